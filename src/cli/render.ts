@@ -1,0 +1,38 @@
+import type { RunRecord, StreamReport } from '../pipeline/run-record.js';
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function streamLine(s: StreamReport, steps: readonly string[]): string {
+  const parts: string[] = [];
+  if (steps.includes('fetch')) {
+    parts.push(s.fetched === 0 && s.errors.length === 0 ? 'nothing new fetched' : `fetched ${plural(s.fetched, 'record')} into ${plural(s.landed_batches, 'batch', 'batches')}`);
+    if (s.limited) parts.push('(limited run)');
+  }
+  if (steps.includes('sync')) {
+    parts.push(`synced ${plural(s.synced_batches, 'batch', 'batches')}${s.sync_skipped ? ` (${s.sync_skipped} already in storage)` : ''}`);
+  }
+  if (steps.includes('load')) {
+    parts.push(s.loaded_batches === 0 ? 'loaded 0 rows (nothing new)' : `loaded ${plural(s.loaded_rows, 'row')} from ${plural(s.loaded_batches, 'batch', 'batches')}`);
+    if (s.rejected) parts.push(`rejected ${plural(s.rejected, 'line')} (see sluice._rejects)`);
+  }
+  return `${s.source}/${s.stream}: ${parts.join(', ')}`;
+}
+
+export function renderRun(record: RunRecord, steps: readonly string[]): string {
+  const lines = record.streams.map((s) => streamLine(s, steps));
+  for (const s of record.streams) {
+    for (const w of s.warnings) lines.push(`  warning ${s.source}/${s.stream}: ${w.message}`);
+    for (const e of s.errors) lines.push(`  failed ${s.source}/${s.stream} ${e.unit}: ${e.message}${e.hint ? `\n    → ${e.hint}` : ''}`);
+  }
+  for (const e of record.errors) lines.push(`error: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}`);
+  const verdict = record.exit_code === 0 ? 'done' : record.exit_code === 1 ? 'done with failures (exit 1)' : 'stopped (exit 2)';
+  lines.push(`run ${record.run_id} ${verdict} in ${(record.duration_ms / 1000).toFixed(1)} s`);
+  return lines.join('\n');
+}
+
+/** A fixed-width table for terminals. */
+export function table(headers: string[], rows: Array<Array<string | number | undefined>>): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,40 @@
+import type { Readable } from 'node:stream';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** An opaque token that changes whenever the object's bytes change (ETag, mtime…). */
+  version: string;
+}
+
+export interface PutResult extends StoredObject {
+  sha256: string;
+}
+
+/**
+ * Where batches live for good (DESIGN §1). Keys are relative to the store's own prefix and use `/`.
+ * A plug-in implements this in its own folder; the pipeline never knows which one it has.
+ */
+export interface ObjectStore {
+  readonly type: string;
+  /** Human description for messages: "local folder /data/lake", "s3://bucket/prefix". */
+  readonly location: string;
+  /** Throws a `storage_unreachable` error when the store cannot be used at all. */
+  check(): Promise<void>;
+  /** Every object under a key prefix, in no particular order. Temporary files are never listed. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  head(key: string): Promise<StoredObject | undefined>;
+  /** Uploads a local file, verified against its size and sha256 before it becomes visible. */
+  putFile(key: string, file: string, expected: { size: number; sha256: string }): Promise<PutResult>;
+  /** Writes a small object atomically (checkpoints). */
+  putBytes(key: string, bytes: Buffer): Promise<void>;
+  getBytes(key: string): Promise<Buffer | undefined>;
+  /** The sha256 of an object's bytes, for skip-if-same decisions. */
+  sha256(key: string): Promise<string>;
+  openRead(key: string): Readable;
+  /** When the object is a plain local file, its path, so a warehouse can read it directly. */
+  localPath?(key: string): string;
+  delete(key: string): Promise<void>;
+  /** Removes temporary files a killed run left behind; returns how many. */
+  cleanup(): Promise<number>;
+}

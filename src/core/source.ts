@@ -1,0 +1,49 @@
+import type { SluiceError } from './errors.js';
+import type { Logger } from './logger.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** DESIGN §1: how a stream is partitioned and merged. */
+export type StreamMode = 'window' | 'cursor' | 'full';
+
+export interface StreamSpec {
+  name: string;
+  mode: StreamMode;
+  /** Field names of the record key; the warehouse merges on them. */
+  primaryKey: string[];
+}
+
+/** One record exactly as the API returned it, with the time that decides its hour. */
+export interface SourceRecord {
+  /** The record's JSON text, one line (no newline inside). */
+  line: string;
+  /** Epoch ms of the record's event time; undefined lands it in the hour of the run. */
+  timeMs: number | undefined;
+}
+
+export type SourceMessage =
+  | { type: 'records'; records: SourceRecord[] }
+  /** State that covers every record emitted before it; persisted only once those are stored. */
+  | { type: 'checkpoint'; state: JsonValue }
+  /** Something the user must know that is not a failure, e.g. a possible gap. */
+  | { type: 'warning'; code: string; message: string; detail?: Record<string, unknown> }
+  /** A unit of work (a repo, an hour range) failed; the others go on. Fatal errors are thrown. */
+  | { type: 'failure'; unit: string; error: SluiceError };
+
+export interface StreamReadContext {
+  /** The last checkpoint of this stream (landing's pending one, else storage's), if any. */
+  checkpoint: JsonValue | undefined;
+  /** Test mode: stop after this many records. */
+  limit: number | undefined;
+  runId: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface Source {
+  readonly name: string;
+  readonly type: string;
+  streams(): StreamSpec[];
+  read(stream: string, ctx: StreamReadContext): AsyncIterable<SourceMessage>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+import type { StreamMode } from './source.js';
+
+export interface TableSpec {
+  source: string;
+  stream: string;
+  mode: StreamMode;
+  primaryKey: string[];
+}
+
+export interface LedgerEntry {
+  key: string;
+  version: string;
+  size: number;
+}
+
+export interface BatchToLoad {
+  /** Storage key: `{source}/{stream}/dt=…/hr=…/{part}.jsonl.gz`. */
+  key: string;
+  version: string;
+  size: number;
+  /** Start of the batch's hour, epoch ms. */
+  partitionMs: number;
+  /** A local gzip JSON Lines file holding the batch's bytes. */
+  file: string;
+}
+
+export interface LoadResult {
+  rows: number;
+  rejected: number;
+}
+
+export interface TableStats {
+  rows: number;
+  batches: number;
+  rejected: number;
+  lastLoadedAt: string | undefined;
+}
+
+/** DESIGN §7: raw tables, the ledger `sluice._loads` and `sluice._rejects`. */
+export interface Warehouse {
+  readonly type: string;
+  /** Batches already loaded for a stream, by storage key. */
+  ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>>;
+  /** Loads one batch: its rows, rejects and ledger row commit in one transaction, or not at all. */
+  load(table: TableSpec, batch: BatchToLoad, runId: string): Promise<LoadResult>;
+  stats(table: TableSpec): Promise<TableStats>;
+  close(): Promise<void>;
+}

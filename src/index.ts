@@ -1,0 +1,15 @@
+export { loadConfig, type LoadConfigOptions, type SluiceConfig } from './config/load.js';
+export * from './core/errors.js';
+export type { Logger } from './core/logger.js';
+export type { ObjectStore, PutResult, StoredObject } from './core/object-store.js';
+export { Secret } from './core/redact.js';
+export type { JsonValue, Source, SourceMessage, SourceRecord, StreamMode, StreamReadContext, StreamSpec } from './core/source.js';
+export type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from './core/warehouse.js';
+export { HttpClient, type HttpClientOptions } from './http/client.js';
+export { Project } from './pipeline/project.js';
+export { readRunRecords, type RunRecord, type StreamReport } from './pipeline/run-record.js';
+export { runPipeline, type RunOptions, type Step } from './pipeline/run.js';
+export { projectStatus, type StreamStatus } from './pipeline/status.js';
+export type { Plugin, PluginContext, SourcePlugin, StoragePlugin, WarehousePlugin } from './plugin.js';
+export { LocalStore } from './storage/local/index.js';
+export { DuckDbWarehouse } from './warehouse/duckdb/index.js';

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ObjectStore } from '../core/object-store.js';
+import type { Warehouse } from '../core/warehouse.js';
+import type { SluiceConfig } from '../config/load.js';
+import { createStorage, createWarehouse, type ResolvedSource, resolveSources } from '../plugins.js';
+import { LocalStore } from '../storage/local/index.js';
+
+/**
+ * Everything a command works with, opened lazily: config and sources are validated up front,
+ * storage and the warehouse are opened when first needed and closed once.
+ */
+export class Project {
+  readonly config: SluiceConfig;
+  readonly sources: ResolvedSource[];
+  readonly log: Logger;
+  /** Landing: a local folder in the state dir with the same layout as storage. */
+  readonly landing: LocalStore;
+  #storage: Promise<ObjectStore> | undefined;
+  #warehouse: Promise<Warehouse> | undefined;
+
+  constructor(config: SluiceConfig, log: Logger) {
+    this.config = config;
+    this.log = log;
+    this.sources = resolveSources(config);
+    this.landing = new LocalStore(path.join(config.stateDir, 'landing'));
+  }
+
+  /** The sources a command names (all when none), or a config error naming the unknown one. */
+  select(names: readonly string[]): ResolvedSource[] {
+    if (names.length === 0) return this.sources;
+    return names.map((name) => {
+      const found = this.sources.find((s) => s.name === name);
+      if (!found) {
+        throw new ConfigError(`unknown source "${name}"`, {
+          hint: this.sources.length ? `the config defines: ${this.sources.map((s) => s.name).join(', ')}` : 'add it under sources: in the config',
+        });
+      }
+      return found;
+    });
+  }
+
+  storage(): Promise<ObjectStore> {
+    this.#storage ??= (async () => {
+      const store = await createStorage(this.config, this.log);
+      await store.check();
+      return store;
+    })();
+    return this.#storage;
+  }
+
+  warehouse(): Promise<Warehouse> {
+    this.#warehouse ??= createWarehouse(this.config, this.log);
+    return this.#warehouse;
+  }
+
+  async close(): Promise<void> {
+    const wh = this.#warehouse;
+    this.#warehouse = undefined;
+    if (wh) await (await wh.catch(() => undefined))?.close();
+  }
+}

@@ -1,0 +1,88 @@
+import { isSluiceError, type SluiceError, toSluiceError } from '../core/errors.js';
+import { fetchStream } from './fetch.js';
+import { loadStream } from './load.js';
+import { acquireLock } from './lock.js';
+import type { Project } from './project.js';
+import { appendRunRecord, emptyReport, newRunId, type RunRecord, type StreamReport } from './run-record.js';
+import { cleanupLeftovers, syncStream } from './sync.js';
+
+export type Step = 'fetch' | 'sync' | 'load';
+
+export interface RunOptions {
+  command: string;
+  steps: readonly Step[];
+  sources?: readonly string[];
+  limit?: number;
+  runId?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs the steps for each selected source and stream and keeps a run record. A failing unit is
+ * reported and the rest committed (exit 1); an error that stops a source before it can work
+ * (credentials, storage, warehouse) makes the run exit 2 (DESIGN §4).
+ */
+export async function runPipeline(project: Project, o: RunOptions): Promise<RunRecord> {
+  const runId = o.runId ?? newRunId();
+  const started = new Date();
+  const signal = o.signal ?? new AbortController().signal;
+  const selected = project.select(o.sources ?? []);
+  const log = project.log.child({ run_id: runId });
+  const scoped = Object.create(project, { log: { value: log } }) as Project;
+  const streams: StreamReport[] = [];
+  const fatal: SluiceError[] = [];
+  log.info({ command: o.command, sources: selected.map((s) => s.name) }, 'run.started');
+
+  try {
+    if (o.steps.includes('fetch') || o.steps.includes('sync')) await cleanupLeftovers(scoped);
+    for (const resolved of selected) {
+      const source = resolved.create(log.child({ source: resolved.name }));
+      let release: (() => Promise<void>) | undefined;
+      try {
+        release = await acquireLock(project.config.stateDir, resolved.name);
+        for (const spec of source.streams()) {
+          const report = emptyReport(source.name, spec.name);
+          streams.push(report);
+          if (o.steps.includes('fetch')) await fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, signal });
+          if (o.steps.includes('sync')) await syncStream(scoped, source.name, spec.name, report, signal);
+          if (o.steps.includes('load')) await loadStream(scoped, source.name, spec, report, runId);
+        }
+      } catch (error) {
+        const e = toSluiceError(error, { source: resolved.name });
+        if (!isSluiceError(error) || !e.fatal) {
+          const report = streams.at(-1);
+          if (report && report.source === resolved.name) report.errors.push({ unit: resolved.name, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+          else fatal.push(e);
+        } else {
+          fatal.push(e);
+        }
+        log.error({ source: resolved.name, code: e.code, error: e.message }, 'run.source.failed');
+        if (e.code === 'storage_unreachable' || e.code === 'warehouse_unreachable') break;
+      } finally {
+        await release?.();
+        await source.close();
+      }
+    }
+  } catch (error) {
+    fatal.push(toSluiceError(error));
+  }
+
+  const failedUnits = streams.some((s) => s.errors.length > 0) || fatal.some((e) => !e.fatal);
+  const exit: 0 | 1 | 2 = fatal.some((e) => e.fatal) ? 2 : failedUnits ? 1 : 0;
+  const finished = new Date();
+  const record: RunRecord = {
+    run_id: runId,
+    command: o.command,
+    sources: selected.map((s) => s.name),
+    started_at: started.toISOString(),
+    finished_at: finished.toISOString(),
+    duration_ms: finished.getTime() - started.getTime(),
+    status: exit === 0 ? 'ok' : exit === 1 ? 'partial' : 'failed',
+    exit_code: exit,
+    streams,
+    errors: fatal.map((e) => ({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })),
+  };
+  await appendRunRecord(project.config.stateDir, record);
+  log.info({ status: record.status, ms: record.duration_ms }, 'run.finished');
+  return record;
+}

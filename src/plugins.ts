@@ -1,0 +1,55 @@
+import { ConfigError } from './core/errors.js';
+import type { Logger } from './core/logger.js';
+import type { ObjectStore } from './core/object-store.js';
+import type { Source } from './core/source.js';
+import type { Warehouse } from './core/warehouse.js';
+import type { SluiceConfig } from './config/load.js';
+import { configErrorFrom } from './config/zod-errors.js';
+import type { SourcePlugin, StoragePlugin, WarehousePlugin } from './plugin.js';
+import { githubSource } from './sources/github/index.js';
+import { localStorage } from './storage/local/index.js';
+import { duckdbWarehouse } from './warehouse/duckdb/index.js';
+
+/** The one place that maps a config `type` to its plug-in. */
+const SOURCES: Record<string, SourcePlugin<never>> = { github: githubSource as SourcePlugin<never> };
+const STORAGES: Record<string, StoragePlugin<never>> = { local: localStorage as StoragePlugin<never> };
+const WAREHOUSES: Record<string, WarehousePlugin<never>> = { duckdb: duckdbWarehouse as WarehousePlugin<never> };
+
+export const sourceTypes = (): string[] => Object.keys(SOURCES);
+
+/** A source whose settings its plug-in has validated; `create` opens it. */
+export interface ResolvedSource {
+  name: string;
+  type: string;
+  at: string;
+  create(log: Logger): Source;
+}
+
+/** Validates every source entry with its plug-in's schema: all config errors surface before any work. */
+export function resolveSources(config: SluiceConfig): ResolvedSource[] {
+  return config.sources.map((entry, i) => {
+    const at = `sources[${i}]`;
+    const plugin = SOURCES[entry.type];
+    if (!plugin) {
+      throw new ConfigError(`invalid config in ${config.file}:\n  ${at}.type: unknown source type "${entry.type}"; expected one of: ${sourceTypes().join(', ')}`, {
+        hint: 'set type to one of the supported source types',
+      });
+    }
+    const parsed = plugin.configSchema.safeParse(entry);
+    if (!parsed.success) throw configErrorFrom(parsed.error, at, config.file);
+    const settings = parsed.data;
+    return { name: entry.name, type: entry.type, at, create: (log: Logger) => plugin.create(settings, { log, at }) as Source };
+  });
+}
+
+export async function createStorage(config: SluiceConfig, log: Logger): Promise<ObjectStore> {
+  const plugin = STORAGES[config.storage.type];
+  if (!plugin) throw new ConfigError(`storage.type: unknown storage type "${config.storage.type}"`);
+  return plugin.create(config.storage as never, { log, at: 'storage' });
+}
+
+export async function createWarehouse(config: SluiceConfig, log: Logger): Promise<Warehouse> {
+  const plugin = WAREHOUSES[config.warehouse.type];
+  if (!plugin) throw new ConfigError(`warehouse.type: unknown warehouse type "${config.warehouse.type}"`);
+  return plugin.create(config.warehouse as never, { log, at: 'warehouse' });
+}

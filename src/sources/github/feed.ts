@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { SluiceError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { SourceRecord } from '../../core/source.js';
+import type { HttpClient } from '../../http/client.js';
+import { nextLink } from '../../http/link.js';
+import { asLine, splitJsonArray } from '../json-array.js';
+import { type FeedState, idAbove } from './feed-state.js';
+
+export interface FeedRead {
+  records: SourceRecord[];
+  /** The state to save once the records are stored. */
+  state: FeedState;
+  requests: number;
+  notModified: boolean;
+  /** The end of the reachable feed came before the checkpoint: events may have been lost. */
+  gap: { oldestReadAt: string | undefined; checkpointAt: string | undefined } | undefined;
+}
+
+export interface FeedOptions {
+  http: HttpClient;
+  baseUrl: string;
+  headers: Record<string, string>;
+  perPage: number;
+  lookbackMs: number;
+  limit: number | undefined;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+interface Event {
+  key: string;
+  id: string | undefined;
+  createdMs: number | undefined;
+}
+
+/**
+ * Reads one events feed newest first, down to the lookback margin behind the checkpoint. Events
+ * already stored (their keys are remembered for the margin) are skipped, so overlap never lands
+ * twice; the merge on `id` in the warehouse absorbs anything that does.
+ */
+export async function readFeed(feed: string, prev: FeedState | undefined, o: FeedOptions): Promise<FeedRead> {
+  const cutoff = prev?.newest_at ? Date.parse(prev.newest_at) - o.lookbackMs : undefined;
+  const records: SourceRecord[] = [];
+  const seen: Record<string, number> = {};
+  const pages: FeedState['pages'] = [];
+  let newestId = prev?.newest_id;
+  let newestMs = prev?.newest_at ? Date.parse(prev.newest_at) : undefined;
+  let oldestReadMs: number | undefined;
+  let metCheckpoint = false;
+  let reachedEnd = false;
+  let limited = false;
+  let requests = 0;
+  let allNotModified = true;
+
+  let url: string | undefined = `${o.baseUrl}/${feed}/events?per_page=${o.perPage}`;
+  for (let pageNo = 0; url; pageNo++) {
+    const known = prev?.pages[pageNo];
+    const etag = known && (pageNo === 0 || allNotModified) && known.url === url ? known.etag : undefined;
+    const res = await o.http.request({
+      url,
+      headers: etag ? { ...o.headers, 'if-none-match': etag } : o.headers,
+      accept: [304, 422],
+      signal: o.signal,
+    });
+    requests++;
+    if (res.status === 304 && known) {
+      // Unchanged page: its events are stored. Check the next stored page the same way (free).
+      pages.push(known);
+      url = prev?.pages[pageNo + 1]?.url;
+      continue;
+    }
+    allNotModified = false;
+    if (res.status === 422) {
+      reachedEnd = true; // past the newest 300 events: the end of what GitHub keeps
+      break;
+    }
+    const text = res.body.toString('utf8');
+    const events = parsePage(text, feed, url);
+    if (res.headers.etag) pages.push({ url, etag: res.headers.etag });
+    let pastCutoff = false;
+    for (const { raw, value, event } of events) {
+      if (event.createdMs !== undefined) oldestReadMs = Math.min(oldestReadMs ?? event.createdMs, event.createdMs);
+      const old = event.id === undefined || !idAbove(event.id, prev?.newest_id);
+      if (prev && event.id !== undefined && old) metCheckpoint = true;
+      const beforeCutoff = cutoff !== undefined && event.createdMs !== undefined && event.createdMs < cutoff;
+      if (beforeCutoff) pastCutoff = true;
+      if (prev?.recent[event.key] !== undefined || seen[event.key] !== undefined) continue; // stored already
+      if (beforeCutoff && old) continue; // older than the margin: stored by an earlier run
+      if (o.limit !== undefined && records.length >= o.limit) {
+        limited = true;
+        break;
+      }
+      records.push({ line: asLine(raw, value), timeMs: event.createdMs });
+      seen[event.key] = event.createdMs ?? Date.now();
+      if (event.id !== undefined && idAbove(event.id, newestId)) newestId = event.id;
+      if (event.createdMs !== undefined && (newestMs === undefined || event.createdMs > newestMs)) newestMs = event.createdMs;
+    }
+    if (limited || pastCutoff) break;
+    url = nextLink(res.headers.link);
+    if (!url) reachedEnd = true;
+  }
+
+  if (allNotModified && prev) {
+    return { records: [], state: prev, requests, notModified: true, gap: undefined };
+  }
+  // A limited read covers only the newest events: keeping the old state makes the next full run
+  // read everything it skipped (DESIGN: a limited run never advances a checkpoint past what it read).
+  if (limited) return { records, state: prev ?? emptyState(), requests, notModified: false, gap: undefined };
+
+  const newestAt = newestMs === undefined ? undefined : new Date(newestMs).toISOString();
+  const keepFrom = newestMs === undefined ? 0 : newestMs - o.lookbackMs;
+  const recent: Record<string, number> = {};
+  for (const [k, ms] of Object.entries({ ...prev?.recent, ...seen })) if (ms >= keepFrom) recent[k] = ms;
+  const gap =
+    prev?.newest_id !== undefined && reachedEnd && !metCheckpoint
+      ? { oldestReadAt: oldestReadMs === undefined ? undefined : new Date(oldestReadMs).toISOString(), checkpointAt: prev.newest_at }
+      : undefined;
+  return { records, state: { newest_id: newestId, newest_at: newestAt, recent, pages }, requests, notModified: false, gap };
+}
+
+function emptyState(): FeedState {
+  return { newest_id: undefined, newest_at: undefined, recent: {}, pages: [] };
+}
+
+function parsePage(text: string, feed: string, url: string): Array<{ raw: string; value: unknown; event: Event }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new SluiceError('data', `${feed}: the events page ${url} is not valid JSON`, { retryable: true, cause: error, context: { url } });
+  }
+  const raws = splitJsonArray(text);
+  if (!Array.isArray(parsed) || !raws || raws.length !== parsed.length) {
+    throw new SluiceError('data', `${feed}: the events page ${url} is not a JSON array of events`, { retryable: true, context: { url } });
+  }
+  return parsed.map((value, i) => {
+    const raw = raws[i] as string;
+    return { raw, value, event: eventOf(value, raw) };
+  });
+}
+
+function eventOf(value: unknown, raw: string): Event {
+  const v = (value ?? {}) as { id?: unknown; created_at?: unknown };
+  const id = typeof v.id === 'string' || typeof v.id === 'number' ? String(v.id) : undefined;
+  const created = typeof v.created_at === 'string' ? Date.parse(v.created_at) : Number.NaN;
+  // An event without an id is still landed (and rejected at load); it is remembered by its bytes.
+  const key = id ?? `sha1:${createHash('sha1').update(raw).digest('hex')}`;
+  return { key, id, createdMs: Number.isNaN(created) ? undefined : created };
+}

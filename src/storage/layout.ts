@@ -1,0 +1,32 @@
+import { hourOfPartition, partitionOf } from '../core/hours.js';
+
+/** DESIGN §2: `{source}/{stream}/dt=YYYY-MM-DD/hr=HH/{part}.jsonl.gz` and `_state/{source}/{stream}.json`. */
+export const BATCH_SUFFIX = '.jsonl.gz';
+
+export function streamPrefix(source: string, stream: string): string {
+  return `${source}/${stream}/`;
+}
+
+export function batchKey(source: string, stream: string, hourMs: number, part: string): string {
+  return `${streamPrefix(source, stream)}${partitionOf(hourMs)}/${part}${BATCH_SUFFIX}`;
+}
+
+export function checkpointKey(source: string, stream: string): string {
+  return `_state/${source}/${stream}.json`;
+}
+
+export interface BatchKey {
+  source: string;
+  stream: string;
+  hourMs: number;
+  part: string;
+}
+
+const BATCH = /^([^/]+)\/([^/]+)\/dt=\d{4}-\d{2}-\d{2}\/hr=\d{2}\/([^/.][^/]*)\.jsonl\.gz$/;
+
+export function parseBatchKey(key: string): BatchKey | undefined {
+  const m = BATCH.exec(key);
+  const hourMs = hourOfPartition(key);
+  if (!m || hourMs === undefined) return undefined;
+  return { source: m[1] as string, stream: m[2] as string, hourMs, part: m[3] as string };
+}
