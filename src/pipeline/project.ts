@@ -17,14 +17,19 @@ export class Project {
   readonly log: Logger;
   /** Landing: a local folder in the state dir with the same layout as storage. */
   readonly landing: LocalStore;
-  #storage: Promise<ObjectStore> | undefined;
-  #warehouse: Promise<Warehouse> | undefined;
+  private _storage: Promise<ObjectStore> | undefined;
+  private _warehouse: Promise<Warehouse> | undefined;
 
   constructor(config: SluiceConfig, log: Logger) {
     this.config = config;
     this.log = log;
     this.sources = resolveSources(config);
     this.landing = new LocalStore(path.join(config.stateDir, 'landing'));
+  }
+
+  /** The same project, logging with extra bindings (e.g. the run id); storage and warehouse are shared. */
+  withLog(log: Logger): Project {
+    return Object.create(this, { log: { value: log } }) as Project;
   }
 
   /** The sources a command names (all when none), or a config error naming the unknown one. */
@@ -42,22 +47,22 @@ export class Project {
   }
 
   storage(): Promise<ObjectStore> {
-    this.#storage ??= (async () => {
+    this._storage ??= (async () => {
       const store = await createStorage(this.config, this.log);
       await store.check();
       return store;
     })();
-    return this.#storage;
+    return this._storage;
   }
 
   warehouse(): Promise<Warehouse> {
-    this.#warehouse ??= createWarehouse(this.config, this.log);
-    return this.#warehouse;
+    this._warehouse ??= createWarehouse(this.config, this.log);
+    return this._warehouse;
   }
 
   async close(): Promise<void> {
-    const wh = this.#warehouse;
-    this.#warehouse = undefined;
+    const wh = this._warehouse;
+    this._warehouse = undefined;
     if (wh) await (await wh.catch(() => undefined))?.close();
   }
 }

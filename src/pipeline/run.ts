@@ -28,7 +28,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const signal = o.signal ?? new AbortController().signal;
   const selected = project.select(o.sources ?? []);
   const log = project.log.child({ run_id: runId });
-  const scoped = Object.create(project, { log: { value: log } }) as Project;
+  const scoped = project.withLog(log);
   const streams: StreamReport[] = [];
   const fatal: SluiceError[] = [];
   log.info({ command: o.command, sources: selected.map((s) => s.name) }, 'run.started');

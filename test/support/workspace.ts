@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'sluice.js');
+
+/** A fresh temp folder, removed by the returned cleanup. */
+export function tempDir(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `sluice-test-${name}-`));
+}
+
+/** Writes a config as JSON (valid YAML) and returns its path. */
+export function writeConfig(dir: string, config: unknown, file = 'sluice.yaml'): string {
+  const p = path.join(dir, file);
+  fs.writeFileSync(p, `${JSON.stringify(config, null, 2)}\n`);
+  return p;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  killed: boolean;
+}
+
+/** Runs the built CLI as a user would; `killAfterMs` sends SIGKILL to simulate a crash. */
+export function runCli(args: string[], o: { cwd: string; killAfterMs?: number; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: o.cwd,
+      env: { ...process.env, NO_COLOR: '1', CI: 'true', ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, o.killAfterMs);
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, killed });
+    });
+  });
+}
+
+/** Every file under root, relative with `/`. */
+export function listFiles(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  return (fs.readdirSync(root, { recursive: true }) as string[])
+    .map((p) => p.split(path.sep).join('/'))
+    .filter((p) => fs.statSync(path.join(root, p)).isFile())
+    .sort();
+}
+
+/** The parsed lines of a batch. */
+export function readBatch(file: string): unknown[] {
+  return zlib
+    .gunzipSync(fs.readFileSync(file))
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as unknown;
+      } catch {
+        return { __unparsed: l };
+      }
+    });
+}
+
+/** Runs queries against a DuckDB file read-only and closes it. */
+export async function queryDuck<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
+  const inst = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+  const conn = await inst.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRowObjectsJson() as T[];
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}
