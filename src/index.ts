@@ -1,4 +1,4 @@
-export { loadConfig, type LoadConfigOptions, type SluiceConfig } from './config/load.js';
+export { type LoadConfigOptions, loadConfig, type SluiceConfig } from './config/load.js';
 export * from './core/errors.js';
 export type { Logger } from './core/logger.js';
 export type { ObjectStore, PutResult, StoredObject } from './core/object-store.js';
@@ -7,8 +7,8 @@ export type { JsonValue, Source, SourceMessage, SourceRecord, StreamMode, Stream
 export type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from './core/warehouse.js';
 export { HttpClient, type HttpClientOptions } from './http/client.js';
 export { Project } from './pipeline/project.js';
-export { readRunRecords, type RunRecord, type StreamReport } from './pipeline/run-record.js';
-export { runPipeline, type RunOptions, type Step } from './pipeline/run.js';
+export { type RunOptions, runPipeline, type Step } from './pipeline/run.js';
+export { type RunRecord, readRunRecords, type StreamReport } from './pipeline/run-record.js';
 export { projectStatus, type StreamStatus } from './pipeline/status.js';
 export type { Plugin, PluginContext, SourcePlugin, StoragePlugin, WarehousePlugin } from './plugin.js';
 export { LocalStore } from './storage/local/index.js';

@@ -1,10 +1,10 @@
+import type { SluiceConfig } from './config/load.js';
+import { configErrorFrom } from './config/zod-errors.js';
 import { ConfigError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
 import type { ObjectStore } from './core/object-store.js';
 import type { Source } from './core/source.js';
 import type { Warehouse } from './core/warehouse.js';
-import type { SluiceConfig } from './config/load.js';
-import { configErrorFrom } from './config/zod-errors.js';
 import type { SourcePlugin, StoragePlugin, WarehousePlugin } from './plugin.js';
 import { githubSource } from './sources/github/index.js';
 import { localStorage } from './storage/local/index.js';
@@ -31,9 +31,12 @@ export function resolveSources(config: SluiceConfig): ResolvedSource[] {
     const at = `sources[${i}]`;
     const plugin = SOURCES[entry.type];
     if (!plugin) {
-      throw new ConfigError(`invalid config in ${config.file}:\n  ${at}.type: unknown source type "${entry.type}"; expected one of: ${sourceTypes().join(', ')}`, {
-        hint: 'set type to one of the supported source types',
-      });
+      throw new ConfigError(
+        `invalid config in ${config.file}:\n  ${at}.type: unknown source type "${entry.type}"; expected one of: ${sourceTypes().join(', ')}`,
+        {
+          hint: 'set type to one of the supported source types',
+        },
+      );
     }
     const parsed = plugin.configSchema.safeParse(entry);
     if (!parsed.success) throw configErrorFrom(parsed.error, at, config.file);

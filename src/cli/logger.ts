@@ -13,7 +13,10 @@ export function createLogger(options: { level?: string } = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     hooks: {
       logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? redactText(a) : a)),
+        );
       },
     },
     formatters: { log: (obj: Record<string, unknown>) => JSON.parse(redactText(JSON.stringify(obj))) as Record<string, unknown> },

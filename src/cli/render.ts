@@ -5,14 +5,20 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 function streamLine(s: StreamReport, steps: readonly string[]): string {
   const parts: string[] = [];
   if (steps.includes('fetch')) {
-    parts.push(s.fetched === 0 && s.errors.length === 0 ? 'nothing new fetched' : `fetched ${plural(s.fetched, 'record')} into ${plural(s.landed_batches, 'batch', 'batches')}`);
+    parts.push(
+      s.fetched === 0 && s.errors.length === 0
+        ? 'nothing new fetched'
+        : `fetched ${plural(s.fetched, 'record')} into ${plural(s.landed_batches, 'batch', 'batches')}`,
+    );
     if (s.limited) parts.push('(limited run)');
   }
   if (steps.includes('sync')) {
     parts.push(`synced ${plural(s.synced_batches, 'batch', 'batches')}${s.sync_skipped ? ` (${s.sync_skipped} already in storage)` : ''}`);
   }
   if (steps.includes('load')) {
-    parts.push(s.loaded_batches === 0 ? 'loaded 0 rows (nothing new)' : `loaded ${plural(s.loaded_rows, 'row')} from ${plural(s.loaded_batches, 'batch', 'batches')}`);
+    parts.push(
+      s.loaded_batches === 0 ? 'loaded 0 rows (nothing new)' : `loaded ${plural(s.loaded_rows, 'row')} from ${plural(s.loaded_batches, 'batch', 'batches')}`,
+    );
     if (s.rejected) parts.push(`rejected ${plural(s.rejected, 'line')} (see sluice._rejects)`);
   }
   return `${s.source}/${s.stream}: ${parts.join(', ')}`;
@@ -34,5 +40,12 @@ export function renderRun(record: RunRecord, steps: readonly string[]): string {
 export function table(headers: string[], rows: Array<Array<string | number | undefined>>): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

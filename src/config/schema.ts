@@ -4,9 +4,7 @@ import { Secret } from '../core/redact.js';
 /** A secret setting: a string in YAML, a self-redacting Secret once parsed. */
 export const secret = z.string().transform((value) => new Secret(value));
 
-export const identifier = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]*$/, 'expected lower-case letters, digits and _ (it becomes part of table names)');
+export const identifier = z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected lower-case letters, digits and _ (it becomes part of table names)');
 
 export const localStorageSchema = z.strictObject({
   type: z.literal('local'),

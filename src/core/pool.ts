@@ -2,7 +2,12 @@
  * Runs `work` over `items` with at most `limit` in flight and yields results as they finish.
  * The first thrown error aborts the rest and is rethrown once in-flight work has settled.
  */
-export async function* mapPool<T, R>(items: readonly T[], limit: number, work: (item: T, signal: AbortSignal) => Promise<R>, outer?: AbortSignal): AsyncGenerator<R> {
+export async function* mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, signal: AbortSignal) => Promise<R>,
+  outer?: AbortSignal,
+): AsyncGenerator<R> {
   const controller = new AbortController();
   const onOuter = () => controller.abort(outer?.reason);
   outer?.addEventListener('abort', onOuter, { once: true });

@@ -41,8 +41,12 @@ export interface Warehouse {
   readonly type: string;
   /** Batches already loaded for a stream, by storage key. */
   ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>>;
-  /** Loads one batch: its rows, rejects and ledger row commit in one transaction, or not at all. */
-  load(table: TableSpec, batch: BatchToLoad, runId: string): Promise<LoadResult>;
+  /**
+   * Loads batches in one transaction: their rows, rejects and ledger rows commit together or not
+   * at all. `window`/`cursor` tables merge on the key, in the order given (a later batch wins);
+   * for a `full` table the batches are one snapshot that replaces the table's rows.
+   */
+  load(table: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]>;
   stats(table: TableSpec): Promise<TableStats>;
   close(): Promise<void>;
 }

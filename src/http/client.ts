@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request, errors as undiciErrors } from 'undici';
 import { AuthError, HttpError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redactText } from '../core/redact.js';
@@ -79,11 +79,15 @@ export class HttpClient {
         if (limit) {
           const wait = limit.waitMs;
           if (wait > this.#o.maxRateLimitWaitMs || rateLimitWaits >= MAX_RATE_LIMIT_WAITS) {
-            throw new SluiceError('rate_limited', `rate limit of ${shownUrl} exhausted; it resets in ${Math.ceil(wait / 1000)} s, longer than the configured wait`, {
-              hint: 'run again after the reset, use a token with a higher limit, or raise rate_limit_max_wait',
-              retryable: true,
-              context: { ...this.#o.context, url: shownUrl, status: res.status, reset_in_s: Math.ceil(wait / 1000) },
-            });
+            throw new SluiceError(
+              'rate_limited',
+              `rate limit of ${shownUrl} exhausted; it resets in ${Math.ceil(wait / 1000)} s, longer than the configured wait`,
+              {
+                hint: 'run again after the reset, use a token with a higher limit, or raise rate_limit_max_wait',
+                retryable: true,
+                context: { ...this.#o.context, url: shownUrl, status: res.status, reset_in_s: Math.ceil(wait / 1000) },
+              },
+            );
           }
           rateLimitWaits++;
           log.warn({ url: shownUrl, status: res.status, wait_ms: wait, kind: limit.kind }, 'http.rate_limited');
@@ -103,11 +107,13 @@ export class HttpClient {
           });
         }
       } else if (!isRetryableNetworkError(failure)) {
-        throw failure instanceof SluiceError ? failure : new SluiceError('network', `request to ${shownUrl} failed: ${redactText(messageOf(failure))}`, {
-          hint: 'check base_url and the network',
-          context: { ...this.#o.context, url: shownUrl },
-          cause: failure,
-        });
+        throw failure instanceof SluiceError
+          ? failure
+          : new SluiceError('network', `request to ${shownUrl} failed: ${redactText(messageOf(failure))}`, {
+              hint: 'check base_url and the network',
+              context: { ...this.#o.context, url: shownUrl },
+              cause: failure,
+            });
       }
 
       if (attempt >= this.#o.maxRetries) {

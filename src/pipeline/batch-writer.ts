@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { floorHour } from '../core/hours.js';
 import type { SourceRecord } from '../core/source.js';
-import { tempPathFor } from '../storage/local/atomic.js';
 import { batchKey } from '../storage/layout.js';
+import { tempPathFor } from '../storage/local/atomic.js';
 
 interface OpenBatch {
   key: string;

@@ -24,31 +24,54 @@ export async function loadStream(project: Project, source: string, spec: StreamS
     if (!parsed || parsed.source !== source || parsed.stream !== spec.name) continue;
     const done = ledger.get(o.key);
     if (done && done.version === o.version) continue;
-    todo.push({ ...o, partitionMs: parsed.hourMs });
+    todo.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
   }
-  todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
+  // Full snapshots load in run order; merge streams hour by hour, so a later batch wins.
+  todo.sort((a, b) => (spec.mode === 'full' ? a.part.localeCompare(b.part) : 0) || a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
   const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
-  for (const o of todo) {
+  for (const group of transactions(todo, spec.mode)) {
     const started = Date.now();
+    const copies = [];
     try {
-      const { file, release } = await localCopy(storage, o.key);
-      try {
-        const r = await warehouse.load(table, { ...o, file }, runId);
+      for (const o of group) copies.push({ o, ...(await localCopy(storage, o.key)) });
+      const results = await warehouse.load(
+        table,
+        copies.map((c) => ({ ...c.o, file: c.file })),
+        runId,
+      );
+      for (const r of results) {
         report.loaded_batches++;
         report.loaded_rows += r.rows;
         report.rejected += r.rejected;
-        log.debug({ batch: o.key, rows: r.rows, rejected: r.rejected, ms: Date.now() - started }, 'load.batch.done');
-      } finally {
-        await release();
       }
+      log.debug({ batches: group.length, ms: Date.now() - started }, 'load.transaction.done');
     } catch (error) {
-      const e = toSluiceError(error, { source, stream: spec.name, batch: o.key });
+      const e = toSluiceError(error, { source, stream: spec.name });
       if (e.fatal) throw e;
-      report.errors.push(errorEntry(o.key, e));
-      log.error({ batch: o.key, error: e.message }, 'load.batch.failed');
+      report.errors.push(errorEntry(group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`, e));
+      log.error({ batches: group.map((g) => g.key).slice(0, 5), error: e.message }, 'load.batch.failed');
+    } finally {
+      for (const c of copies) await c.release();
     }
   }
   log.info({ batches: report.loaded_batches, rows: report.loaded_rows, rejected: report.rejected }, 'load.stream.done');
+}
+
+const BATCHES_PER_TRANSACTION = 64;
+
+/**
+ * Groups batches into transactions: many small batches per transaction for merge streams; for a
+ * `full` stream, one snapshot (the batches of one run, named by their part) per transaction.
+ */
+function transactions<T extends { key: string; part: string }>(todo: T[], mode: StreamSpec['mode']): T[][] {
+  const groups: T[][] = [];
+  for (const o of todo) {
+    const last = groups.at(-1);
+    const fits = last && (mode === 'full' ? last[0]!.part === o.part : last.length < BATCHES_PER_TRANSACTION);
+    if (fits) last.push(o);
+    else groups.push([o]);
+  }
+  return groups;
 }
 
 /** A local file with the object's bytes: the object itself when the store is local, else a streamed copy. */

@@ -1,9 +1,9 @@
 import path from 'node:path';
+import type { SluiceConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { Warehouse } from '../core/warehouse.js';
-import type { SluiceConfig } from '../config/load.js';
 import { createStorage, createWarehouse, type ResolvedSource, resolveSources } from '../plugins.js';
 import { LocalStore } from '../storage/local/index.js';
 

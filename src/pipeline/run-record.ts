@@ -37,7 +37,10 @@ export interface RunRecord {
 
 /** Sortable and unique: `20261123T190501Z-3fa9c2`. Safe as a batch part name. */
 export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 export function emptyReport(source: string, stream: string): StreamReport {

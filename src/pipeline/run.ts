@@ -51,7 +51,8 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         const e = toSluiceError(error, { source: resolved.name });
         if (!isSluiceError(error) || !e.fatal) {
           const report = streams.at(-1);
-          if (report && report.source === resolved.name) report.errors.push({ unit: resolved.name, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+          if (report && report.source === resolved.name)
+            report.errors.push({ unit: resolved.name, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
           else fatal.push(e);
         } else {
           fatal.push(e);

@@ -1,7 +1,7 @@
 import type { JsonValue } from '../core/source.js';
 import { checkpointKey, parseBatchKey, streamPrefix } from '../storage/layout.js';
 import type { Project } from './project.js';
-import { readRunRecords, type RunRecord } from './run-record.js';
+import { type RunRecord, readRunRecords } from './run-record.js';
 
 export interface StreamStatus {
   source: string;

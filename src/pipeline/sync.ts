@@ -2,8 +2,8 @@ import path from 'node:path';
 import { toSluiceError } from '../core/errors.js';
 import type { StoredObject } from '../core/object-store.js';
 import { mapPool } from '../core/pool.js';
-import { sha256File } from '../storage/local/atomic.js';
 import { checkpointKey, streamPrefix } from '../storage/layout.js';
+import { sha256File } from '../storage/local/atomic.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 

@@ -46,10 +46,13 @@ export function runCli(args: string[], o: { cwd: string; killAfterMs?: number; e
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, o.killAfterMs);
+    const timer =
+      o.killAfterMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            killed = true;
+            child.kill('SIGKILL');
+          }, o.killAfterMs);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, killed });

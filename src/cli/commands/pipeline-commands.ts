@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { runPipeline, type Step } from '../../pipeline/run.js';
 import { print, withProject } from '../context.js';
-import { renderRun } from '../render.js';
 import { setExitCode } from '../exit.js';
+import { renderRun } from '../render.js';
 
 const positiveInt = (value: string): number => {
   const n = Number(value);

@@ -8,7 +8,11 @@ function checkpointSummary(s: StreamStatus): string {
   if (!c) return 'none';
   const pending = s.checkpoint_pending ? ' (pending sync)' : '';
   if (c.feeds) {
-    const newest = Object.values(c.feeds).map((f) => f.newest_at).filter(Boolean).sort().at(-1);
+    const newest = Object.values(c.feeds)
+      .map((f) => f.newest_at)
+      .filter(Boolean)
+      .sort()
+      .at(-1);
     return `${Object.keys(c.feeds).length} feeds, newest event ${newest ?? '-'}${pending}`;
   }
   return `${JSON.stringify(c).slice(0, 60)}${pending}`;

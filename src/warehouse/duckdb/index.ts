@@ -61,9 +61,7 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>> {
-    const reader = await this.#conn.runAndReadAll(
-      `SELECT batch_key, version, size FROM sluice._loads WHERE source = ${ql(source)} AND stream = ${ql(stream)}`,
-    );
+    const reader = await this.#conn.runAndReadAll(`SELECT batch_key, version, size FROM sluice._loads WHERE source = ${ql(source)} AND stream = ${ql(stream)}`);
     const out = new Map<string, LedgerEntry>();
     for (const [key, version, size] of reader.getRows()) {
       out.set(String(key), { key: String(key), version: String(version ?? ''), size: Number(size ?? 0) });
@@ -71,24 +69,34 @@ export class DuckDbWarehouse implements Warehouse {
     return out;
   }
 
-  async load(t: TableSpec, batch: BatchToLoad, runId: string): Promise<LoadResult> {
+  async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
     const table = await this.#ensureTable(t);
-    const sql = batchLoadSql({ table, spec: t, batch, runId, partition: timestampText(batch.partitionMs) });
+    const results: LoadResult[] = [];
     await this.#conn.run('BEGIN TRANSACTION');
     try {
-      for (const statement of sql.before) await this.#conn.run(statement);
-      const counts = await this.#conn.runAndReadAll(sql.counts);
-      const [rows, rejected] = (counts.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
-      for (const statement of sql.apply(rows, rejected)) await this.#conn.run(statement);
+      if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
+      for (const batch of batches) {
+        const sql = batchLoadSql({ table, spec: t, batch, runId, partition: timestampText(batch.partitionMs) });
+        for (const statement of sql.before) await this.#conn.run(statement);
+        const counts = await this.#conn.runAndReadAll(sql.counts);
+        const [rows, rejected] = (counts.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
+        for (const statement of sql.apply(rows, rejected)) await this.#conn.run(statement);
+        results.push({ rows, rejected });
+      }
       await this.#conn.run('COMMIT');
-      return { rows, rejected };
+      return results;
     } catch (error) {
       await this.#conn.run('ROLLBACK').catch(() => {});
-      throw new SluiceError('internal', `loading ${batch.key} into DuckDB failed: ${(error as Error).message.split('\n')[0]}`, {
-        retryable: true,
-        context: { batch: batch.key },
-        cause: error,
-      });
+      const keys = batches.map((b) => b.key);
+      throw new SluiceError(
+        'internal',
+        `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into DuckDB failed: ${(error as Error).message.split('\n')[0]}`,
+        {
+          retryable: true,
+          context: { batches: keys.slice(0, 5) },
+          cause: error,
+        },
+      );
     }
   }
 
@@ -97,7 +105,8 @@ export class DuckDbWarehouse implements Warehouse {
     const exists = await this.#conn.runAndReadAll(
       `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ${ql(rawTableName(t.source, t.stream))}`,
     );
-    const rows = Number(exists.getRows()[0]?.[0] ?? 0) > 0 ? Number((await this.#conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]?.[0] ?? 0) : 0;
+    const rows =
+      Number(exists.getRows()[0]?.[0] ?? 0) > 0 ? Number((await this.#conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]?.[0] ?? 0) : 0;
     const ledger = await this.#conn.runAndReadAll(
       `SELECT count(*), coalesce(sum(rejected), 0), CAST(max(loaded_at) AS VARCHAR) FROM sluice._loads WHERE source = ${ql(t.source)} AND stream = ${ql(t.stream)}`,
     );

@@ -46,25 +46,58 @@ export interface Faults {
 
 type Json = Record<string, unknown>;
 type Fault = Faults['force'][number] | 'exhaust';
-interface Entry { id: string | null; key: number; t: number; ev: Json; login: string }
-interface Repo { name: string; owner: string; id: number; orgId: number | null; feed: Entry[]; fixed: boolean }
-interface Feed { key: string; link: string; list: () => Entry[] }
-interface Page { status: 200 | 422; body: Buffer; etag?: string; link?: string }
+interface Entry {
+  id: string | null;
+  key: number;
+  t: number;
+  ev: Json;
+  login: string;
+}
+interface Repo {
+  name: string;
+  owner: string;
+  id: number;
+  orgId: number | null;
+  feed: Entry[];
+  fixed: boolean;
+}
+interface Feed {
+  key: string;
+  link: string;
+  list: () => Entry[];
+}
+interface Page {
+  status: 200 | 422;
+  body: Buffer;
+  etag?: string;
+  link?: string;
+}
 
 const VISIBLE = 300; // GitHub only exposes the newest 300 events of a feed
 const HOUR = 3_600_000;
 const DOCS = 'https://docs.github.com/rest';
 const TYPES: Array<[string, number]> = [
-  ['PushEvent', 45], ['WatchEvent', 12], ['IssueCommentEvent', 12], ['PullRequestEvent', 10], ['IssuesEvent', 6],
-  ['CreateEvent', 5], ['DeleteEvent', 3], ['ForkEvent', 3], ['PullRequestReviewEvent', 2], ['ReleaseEvent', 2],
+  ['PushEvent', 45],
+  ['WatchEvent', 12],
+  ['IssueCommentEvent', 12],
+  ['PullRequestEvent', 10],
+  ['IssuesEvent', 6],
+  ['CreateEvent', 5],
+  ['DeleteEvent', 3],
+  ['ForkEvent', 3],
+  ['PullRequestReviewEvent', 2],
+  ['ReleaseEvent', 2],
 ];
 const VERBS = ['Fix', 'Add', 'Refactor', 'Support', 'Bump', 'Speed up', 'Document'];
 const TOPICS = ['parser', 'window functions', 'CI', 'docs', 'httpfs', 'planner', 'join order', 'parquet reader'];
 const NAMES = ['alex', 'sam', 'kim', 'ravi', 'ana', 'tom', 'yuki', 'omar', 'eva', 'noah', 'zoe', 'lina', 'marco', 'priya', 'chen'];
 const SUFFIXES = ['', '-dev', '42', 'x', 'codes', '-gh', '7', 'hq'];
-const PRIMARY_MSG = "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)";
-const SECONDARY_MSG = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.';
-const PAGINATION_MSG = 'In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last link relation in the Link response header to see how far back you can traverse.';
+const PRIMARY_MSG =
+  "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)";
+const SECONDARY_MSG =
+  'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.';
+const PAGINATION_MSG =
+  'In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last link relation in the Link response header to see how far back you can traverse.';
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -136,15 +169,36 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
         const size = int(1, 3);
         const commits = Array.from({ length: size }, () => {
           const sha = hex(40);
-          return { sha, author: { email: 'dev@example.com', name: 'Dev' }, message: title, distinct: true, url: `https://api.github.com/repos/${r.name}/commits/${sha}` };
+          return {
+            sha,
+            author: { email: 'dev@example.com', name: 'Dev' },
+            message: title,
+            distinct: true,
+            url: `https://api.github.com/repos/${r.name}/commits/${sha}`,
+          };
         });
-        return { repository_id: r.id, push_id: int(10_000_000_000, 30_000_000_000), size, distinct_size: size, ref: 'refs/heads/main', head: commits[size - 1]?.sha, before: hex(40), commits };
+        return {
+          repository_id: r.id,
+          push_id: int(10_000_000_000, 30_000_000_000),
+          size,
+          distinct_size: size,
+          ref: 'refs/heads/main',
+          head: commits[size - 1]?.sha,
+          before: hex(40),
+          commits,
+        };
       }
-      case 'WatchEvent': return { action: 'started' };
-      case 'IssueCommentEvent': return { action: 'created', issue, comment: { id: int(1e9, 3e9), body: 'LGTM, thanks!' } };
+      case 'WatchEvent':
+        return { action: 'started' };
+      case 'IssueCommentEvent':
+        return { action: 'created', issue, comment: { id: int(1e9, 3e9), body: 'LGTM, thanks!' } };
       case 'PullRequestEvent': {
         const action = pick(['opened', 'closed', 'reopened', 'synchronize']);
-        return { action, number: num, pull_request: { number: num, title, state: action === 'closed' ? 'closed' : 'open', merged: action === 'closed' && rng() < 0.7 } };
+        return {
+          action,
+          number: num,
+          pull_request: { number: num, title, state: action === 'closed' ? 'closed' : 'open', merged: action === 'closed' && rng() < 0.7 },
+        };
       }
       case 'IssuesEvent': {
         const action = pick(['opened', 'closed']);
@@ -152,12 +206,26 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
       }
       case 'CreateEvent': {
         const tag = rng() < 0.3;
-        return { ref: tag ? `v${int(0, 2)}.${int(0, 20)}.${int(0, 9)}` : `feature-${num}`, ref_type: tag ? 'tag' : 'branch', master_branch: 'main', description: null, pusher_type: 'user' };
+        return {
+          ref: tag ? `v${int(0, 2)}.${int(0, 20)}.${int(0, 9)}` : `feature-${num}`,
+          ref_type: tag ? 'tag' : 'branch',
+          master_branch: 'main',
+          description: null,
+          pusher_type: 'user',
+        };
       }
-      case 'DeleteEvent': return { ref: `fix-${num}`, ref_type: 'branch', pusher_type: 'user' };
-      case 'ForkEvent': return { forkee: { id: int(1e8, 9e8), name: short, full_name: `${pick(actors).login}/${short}`, private: false, fork: true } };
-      case 'PullRequestReviewEvent': return { action: 'created', review: { id: int(1e9, 3e9), state: pick(['approved', 'commented', 'changes_requested']) }, pull_request: { number: num, title } };
-      default: return { action: 'published', release: { tag_name: `v1.${int(0, 20)}.${int(0, 9)}`, name: title, prerelease: false } };
+      case 'DeleteEvent':
+        return { ref: `fix-${num}`, ref_type: 'branch', pusher_type: 'user' };
+      case 'ForkEvent':
+        return { forkee: { id: int(1e8, 9e8), name: short, full_name: `${pick(actors).login}/${short}`, private: false, fork: true } };
+      case 'PullRequestReviewEvent':
+        return {
+          action: 'created',
+          review: { id: int(1e9, 3e9), state: pick(['approved', 'commented', 'changes_requested']) },
+          pull_request: { number: num, title },
+        };
+      default:
+        return { action: 'published', release: { tag_name: `v1.${int(0, 20)}.${int(0, 9)}`, name: title, prerelease: false } };
     }
   }
 
@@ -166,12 +234,29 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
     const ev: Json = {
       ...(id === null ? {} : { id: String(id) }),
       type,
-      actor: { id: a.id, login: a.login, display_login: a.display, gravatar_id: '', url: `https://api.github.com/users/${a.login}`, avatar_url: `https://avatars.githubusercontent.com/u/${a.id}?` },
+      actor: {
+        id: a.id,
+        login: a.login,
+        display_login: a.display,
+        gravatar_id: '',
+        url: `https://api.github.com/users/${a.login}`,
+        avatar_url: `https://avatars.githubusercontent.com/u/${a.id}?`,
+      },
       repo: { id: r.id, name: r.name, url: `https://api.github.com/repos/${r.name}` },
       payload: payload(type, r),
       public: true,
       created_at: iso(t),
-      ...(r.orgId === null ? {} : { org: { id: r.orgId, login: r.owner, gravatar_id: '', url: `https://api.github.com/orgs/${r.owner}`, avatar_url: `https://avatars.githubusercontent.com/u/${r.orgId}?` } }),
+      ...(r.orgId === null
+        ? {}
+        : {
+            org: {
+              id: r.orgId,
+              login: r.owner,
+              gravatar_id: '',
+              url: `https://api.github.com/orgs/${r.owner}`,
+              avatar_url: `https://avatars.githubusercontent.com/u/${r.orgId}?`,
+            },
+          }),
     };
     if (id !== null) {
       used.add(id);
@@ -288,7 +373,12 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
     if (pg > 1) rels.push(`${u(pg - 1)}; rel="prev"`);
     if (pg < last) rels.push(`${u(pg + 1)}; rel="next"`, `${u(last)}; rel="last"`);
     if (pg > 1) rels.push(`${u(1)}; rel="first"`);
-    const p: Page = { status: 200, body, etag: `W/"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"`, ...(rels.length ? { link: rels.join(', ') } : {}) };
+    const p: Page = {
+      status: 200,
+      body,
+      etag: `W/"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"`,
+      ...(rels.length ? { link: rels.join(', ') } : {}),
+    };
     cache.set(ck, p);
     return p;
   }
@@ -314,7 +404,12 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
     const r = frng(); // drawn every time so one URL's cap does not shift the sequence for others
     if ((consec.get(urlKey) ?? 0) >= faults.maxConsecutiveFaults) return null;
     let acc = 0;
-    for (const [p, f] of [[faults.p503, 503], [faults.p502, 502], [faults.p429, 429], [faults.pReset, 'reset']] as const) {
+    for (const [p, f] of [
+      [faults.p503, 503],
+      [faults.p502, 502],
+      [faults.p429, 429],
+      [faults.pReset, 'reset'],
+    ] as const) {
       acc += p;
       if (r < acc) return f;
     }
@@ -327,12 +422,23 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
     if (status === 304) stats.s304++;
   }
 
-  async function send(res: ServerResponse, rec: SimRequest, status: number, body: Buffer | null, headers: Record<string, string> = {}, zeroUntil?: number): Promise<void> {
+  async function send(
+    res: ServerResponse,
+    rec: SimRequest,
+    status: number,
+    body: Buffer | null,
+    headers: Record<string, string> = {},
+    zeroUntil?: number,
+  ): Promise<void> {
     count(rec, status);
     const remaining = zeroUntil === undefined ? rate.remaining : 0;
     const h: Record<string, string> = {
-      'x-ratelimit-limit': String(limit), 'x-ratelimit-remaining': String(remaining), 'x-ratelimit-used': String(limit - remaining),
-      'x-ratelimit-reset': String(zeroUntil ?? rate.reset), 'x-ratelimit-resource': 'core', 'x-poll-interval': '60',
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-used': String(limit - remaining),
+      'x-ratelimit-reset': String(zeroUntil ?? rate.reset),
+      'x-ratelimit-resource': 'core',
+      'x-poll-interval': '60',
       ...(body ? { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) } : {}),
       ...headers,
     };
@@ -351,7 +457,14 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
     const m = header ? /^(?:token|bearer)\s+(\S+)\s*$/i.exec(header) : null;
     const auth: SimRequest['auth'] = !header ? 'none' : !o.token || m?.[1] === o.token ? 'ok' : 'bad';
     const inm = req.headers['if-none-match'];
-    const rec: SimRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), auth, status: 0, ...(inm ? { ifNoneMatch: inm } : {}) };
+    const rec: SimRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      auth,
+      status: 0,
+      ...(inm ? { ifNoneMatch: inm } : {}),
+    };
     requests.push(rec);
     stats.requests++;
     const urlKey = url.pathname + url.search;
@@ -372,7 +485,8 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
         return;
       }
       if (fault === 503) return send(res, rec, 503, msg('Service Unavailable'));
-      if (fault === 502) return send(res, rec, 502, Buffer.from('<html><body><h1>502 Bad Gateway</h1></body></html>'), { 'content-type': 'text/html; charset=utf-8' });
+      if (fault === 502)
+        return send(res, rec, 502, Buffer.from('<html><body><h1>502 Bad Gateway</h1></body></html>'), { 'content-type': 'text/html; charset=utf-8' });
       if (fault === 429) return send(res, rec, 429, msg('Too Many Requests'), { 'retry-after': '1' });
       if (fault === 'secondary') return send(res, rec, 403, msg(SECONDARY_MSG), { 'retry-after': '1' });
       const until = fault === 'exhaust' ? exhaustUntil : now() + 1000;
