@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isSluiceError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
+import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerPipelineCommands } from './commands/pipeline-commands.js';
 import { registerRuns } from './commands/runs.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerStatus(program);
   registerRuns(program);
+  registerDemo(program);
   return program;
 }
 

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { Logger } from '../core/logger.js';
+import { Project } from '../pipeline/project.js';
+import { runPipeline } from '../pipeline/run.js';
+import type { RunRecord } from '../pipeline/run-record.js';
+import { projectStatus, type StreamStatus } from '../pipeline/status.js';
+import { startGithubSim } from './github-sim.js';
+import { type DemoMetrics, demoMetrics } from './metrics.js';
+
+export interface DemoOptions {
+  /** Where to put the demo project; a temp folder (removed afterwards) when not kept. */
+  dir?: string;
+  keep: boolean;
+  log: Logger;
+}
+
+export interface DemoResult {
+  dir: string;
+  kept: boolean;
+  first: RunRecord;
+  second: RunRecord;
+  status: StreamStatus[];
+  metrics: DemoMetrics;
+}
+
+const REPOS = ['duckdb/duckdb', 'apache/spark', 'delta-io/delta'];
+
+/**
+ * The whole pipeline offline: a built-in simulated GitHub API (seeded, not recorded data), local
+ * storage and the embedded DuckDB. Runs twice to show the incremental path.
+ */
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const dir = path.resolve(o.dir ?? (o.keep ? 'sluice-demo' : fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-demo-'))));
+  fs.mkdirSync(dir, { recursive: true });
+  const sim = await startGithubSim({ seed: 7, repos: REPOS, events: 250, malformed: true });
+  try {
+    const configFile = path.join(dir, 'sluice.yaml');
+    fs.writeFileSync(
+      configFile,
+      [
+        '# sluice demo: a simulated GitHub events API on this machine (it stops when the demo ends).',
+        'state_dir: .sluice',
+        'storage: { type: local, path: ./lake }',
+        'warehouse: { type: duckdb, path: ./warehouse.duckdb }',
+        'sources:',
+        `  - { name: github, type: github, base_url: "${sim.url}", repos: [${REPOS.join(', ')}], retry_base_ms: 50 }`,
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfig({ file: configFile });
+    const project = new Project(config, o.log);
+    let first: RunRecord;
+    let second: RunRecord;
+    let status: StreamStatus[];
+    try {
+      first = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load'] });
+      second = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load'] });
+      status = await projectStatus(project);
+    } finally {
+      await project.close();
+    }
+    const metrics = await demoMetrics(config.warehouse.path);
+    return { dir, kept: o.keep, first, second, status, metrics };
+  } finally {
+    await sim.close();
+    if (!o.keep) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
