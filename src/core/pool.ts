@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Runs `work` over `items` with at most `limit` in flight and yields results as they finish.
  * The first thrown error aborts the rest and is rethrown once in-flight work has settled.
@@ -9,6 +11,7 @@ export async function* mapPool<T, R>(
   outer?: AbortSignal,
 ): AsyncGenerator<R> {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // every request in flight listens to it
   const onOuter = () => controller.abort(outer?.reason);
   outer?.addEventListener('abort', onOuter, { once: true });
   const running = new Map<number, Promise<{ i: number; ok: true; value: R } | { i: number; ok: false; error: unknown }>>();

@@ -12,6 +12,8 @@ export interface GithubSimOptions {
   rateLimit?: number;
   fixturePage?: string;
   now?: () => number;
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
 }
 export interface SimRequest {
   method: string;
@@ -521,7 +523,7 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', () => ok()));
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(o.port ?? 0, '127.0.0.1', () => ok()));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
 

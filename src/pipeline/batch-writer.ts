@@ -63,7 +63,7 @@ export class BatchWriter {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       const tmp = tempPathFor(target);
       const input = new PassThrough();
-      const done = pipeline(input, createGzip({ level: 6 }), fs.createWriteStream(tmp));
+      const done = pipeline(input, createGzip({ level: 3 }), fs.createWriteStream(tmp));
       done.catch(() => {}); // surfaced by commit()
       b = { key, tmp, input, done, rows: 0 };
       this.#open.set(hourMs, b);

@@ -43,9 +43,22 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         for (const spec of source.streams()) {
           const report = emptyReport(source.name, spec.name);
           streams.push(report);
-          if (o.steps.includes('fetch')) await fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, signal });
-          if (o.steps.includes('sync')) await syncStream(scoped, source.name, spec.name, report, signal);
-          if (o.steps.includes('load')) await loadStream(scoped, source.name, spec, report, runId);
+          // Each step runs even when an earlier one failed: what was landed or stored before is
+          // still synced and loaded. Only errors that stop the source (credentials…) end it.
+          const step = async (name: Step, work: () => Promise<void>) => {
+            if (!o.steps.includes(name)) return;
+            try {
+              await work();
+            } catch (error) {
+              const e = toSluiceError(error, { source: source.name, stream: spec.name });
+              if (e.fatal) throw e;
+              report.errors.push({ unit: `${name} ${source.name}/${spec.name}`, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+              log.error({ source: source.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
+            }
+          };
+          await step('fetch', () => fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, signal }));
+          await step('sync', () => syncStream(scoped, source.name, spec.name, report, signal));
+          await step('load', () => loadStream(scoped, source.name, spec, report, runId));
         }
       } catch (error) {
         const e = toSluiceError(error, { source: resolved.name });

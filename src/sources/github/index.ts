@@ -57,7 +57,8 @@ export const githubSource: SourcePlugin<GithubConfig> = {
             return { feed, got } as const;
           } catch (error) {
             const e = toSluiceError(error, { source: config.name, stream, feed });
-            if (e.fatal || !isSluiceError(error) || signal.aborted) throw e;
+            // An API that cannot be reached at all fails every feed the same way: stop at the first.
+            if (e.fatal || e.code === 'network' || !isSluiceError(error) || signal.aborted) throw e;
             return { feed, error: e } as const;
           }
         },

@@ -1,0 +1,84 @@
+// Benchmark (issue 2): 200,000 GitHub-shaped events served by the simulated API, `sluice run` into
+// DuckDB, against the floor: DuckDB loading the same batches directly with read_json.
+// Prints events/s, peak RSS and the ratio. Run alone: node bench/github-run.mjs [events]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { startGithubSim } from '../dist/demo/github-sim.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PER_REPO = 250; // GitHub serves at most 300 events of a feed
+
+function rssKb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function runSluice(args, cwd) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' } });
+    let peak = 0;
+    let out = '';
+    const timer = setInterval(() => {
+      peak = Math.max(peak, rssKb(child.pid));
+    }, 20);
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('close', (code) => {
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`sluice exited ${code}: ${out.slice(-500)}`));
+      else resolve({ ms: performance.now() - t0, peakMb: peak / 1024, out });
+      if (process.env.BENCH_VERBOSE) console.log(out);
+    });
+  });
+}
+
+export async function main(total = Number(process.argv[2] ?? 200_000)) {
+  const repos = Array.from({ length: Math.ceil(total / PER_REPO) }, (_, i) => `org${Math.floor(i / 50)}/repo${i}`);
+  const sim = await startGithubSim({ seed: 11, repos, events: PER_REPO, spanHours: 24 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-gh-'));
+  try {
+    const config = {
+      state_dir: '.sluice',
+      storage: { type: 'local', path: './lake' },
+      warehouse: { type: 'duckdb', path: './warehouse.duckdb' },
+      sources: [{ name: 'github', type: 'github', base_url: sim.url, repos, concurrency: 16 }],
+    };
+    fs.writeFileSync(path.join(dir, 'sluice.yaml'), JSON.stringify(config));
+    const events = sim.expectedIds().length;
+    const run = await runSluice(['run', 'github'], dir);
+
+    // The floor: DuckDB reading the same batches itself into a plain table.
+    const t0 = performance.now();
+    const inst = await DuckDBInstance.create(path.join(dir, 'floor.duckdb'));
+    const conn = await inst.connect();
+    await conn.run(`CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/github/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`);
+    const floorMs = performance.now() - t0;
+    const rows = Number((await conn.runAndReadAll('SELECT count(*) FROM floor')).getRows()[0][0]);
+    conn.closeSync();
+    inst.closeSync();
+
+    const rate = Math.round(events / (run.ms / 1000));
+    console.log(`github run: ${events} events in ${(run.ms / 1000).toFixed(2)} s = ${rate} events/s, peak RSS ${Math.round(run.peakMb)} MB (target < 300 MB)`);
+    console.log(`floor (DuckDB read_json of the same ${rows} rows): ${(floorMs / 1000).toFixed(2)} s`);
+    console.log(`ratio sluice run / floor: ${(run.ms / floorMs).toFixed(2)}x (target <= 3x)`);
+    return { events, ms: run.ms, peakMb: run.peakMb, floorMs };
+  } finally {
+    await sim.close();
+    if (process.env.BENCH_KEEP) console.log('kept', dir);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
