@@ -28,7 +28,13 @@ export type SourceMessage =
   /** Something the user must know that is not a failure, e.g. a possible gap. */
   | { type: 'warning'; code: string; message: string; detail?: Record<string, unknown> }
   /** A unit of work (a repo, an hour range) failed; the others go on. Fatal errors are thrown. */
-  | { type: 'failure'; unit: string; error: SluiceError };
+  | { type: 'failure'; unit: string; error: SluiceError }
+  /** Window streams: gzip bytes of an hour exactly as the API sent them (members concatenate). */
+  | { type: 'raw'; hourMs: number; gzip: Buffer }
+  /** Window streams: these hours are complete; an hour that got nothing becomes an empty batch. */
+  | { type: 'complete'; hours: number[] }
+  /** Window streams: drop what was written for these hours (their range failed). */
+  | { type: 'discard'; hours: number[] };
 
 export interface StreamReadContext {
   /** The last checkpoint of this stream (landing's pending one, else storage's), if any. */
@@ -38,6 +44,18 @@ export interface StreamReadContext {
   runId: string;
   log: Logger;
   signal: AbortSignal;
+  /** Window streams: the hours (epoch ms, ascending) to fetch — the missing ones and any refresh. */
+  hours?: readonly number[];
+  /** A folder for the source's temporary files (downloads); cleaned of a killed run's leftovers. */
+  scratchDir?: string;
+}
+
+/** Window streams: which hours must exist, from the source's settings and the clock. */
+export interface WindowPlan {
+  startMs: number;
+  endMs: number;
+  /** The newest N hours of the window are fetched again even when present (late data). */
+  refreshHours: number;
 }
 
 export interface Source {
@@ -45,5 +63,7 @@ export interface Source {
   readonly type: string;
   streams(): StreamSpec[];
   read(stream: string, ctx: StreamReadContext): AsyncIterable<SourceMessage>;
+  /** Window streams: the hours required now, unless the command names a range. */
+  window?(stream: string, nowMs: number): WindowPlan;
   close(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { AuthError, HttpError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -28,6 +30,8 @@ export interface HttpRequest {
   /** Statuses the caller handles itself (e.g. 304, 404, 422) instead of an error. */
   accept?: readonly number[];
   signal?: AbortSignal;
+  /** Stream a 2xx body to this file instead of holding it in memory (`body` is then empty). */
+  toFile?: string;
 }
 
 export interface HttpResponse {
@@ -141,7 +145,13 @@ export class HttpClient {
       dispatcher: this.#agent,
       signal: req.signal,
     });
-    const body = Buffer.from(await res.body.arrayBuffer());
+    let body: Buffer;
+    if (req.toFile && res.statusCode >= 200 && res.statusCode < 300) {
+      await pipeline(res.body, createWriteStream(req.toFile));
+      body = Buffer.alloc(0);
+    } else {
+      body = Buffer.from(await res.body.arrayBuffer());
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     return { status: res.statusCode, headers, body, url: req.url };

@@ -11,7 +11,9 @@ import { tempPathFor } from '../storage/local/atomic.js';
 interface OpenBatch {
   key: string;
   tmp: string;
+  /** Lines to gzip, or gzip bytes as they came (raw): one batch is one or the other. */
   input: PassThrough;
+  raw: boolean;
   done: Promise<void>;
   rows: number;
 }
@@ -22,9 +24,8 @@ export interface LandedBatch {
 }
 
 /**
- * Writes one stream's records into landing as one gzip JSON Lines batch per hour touched
- * (DESIGN §2), each under a temp name until `commit` renames them all. Memory stays flat: lines
- * stream through gzip to disk.
+ * Writes one stream's data into landing as one gzip JSON Lines batch per hour (DESIGN §2), each
+ * under a temp name until it is committed (renamed). Memory stays flat: bytes stream to disk.
  */
 export class BatchWriter {
   readonly #open = new Map<number, OpenBatch>();
@@ -44,18 +45,19 @@ export class BatchWriter {
 
   async write(records: readonly SourceRecord[]): Promise<void> {
     for (const r of records) {
-      const batch = this.#batchFor(r.timeMs === undefined ? this.#fallbackHour : floorHour(r.timeMs));
+      const batch = this.#batchFor(r.timeMs === undefined ? this.#fallbackHour : floorHour(r.timeMs), false);
       batch.rows++;
       if (!batch.input.write(`${r.line}\n`)) await new Promise((resolve) => batch.input.once('drain', resolve));
     }
   }
 
-  /** An hour with no records that must still exist as a batch (a complete, empty window hour). */
-  touch(hourMs: number): void {
-    this.#batchFor(floorHour(hourMs));
+  /** Appends gzip bytes as they are: concatenated gzip members are one valid gzip file. */
+  async writeRaw(hourMs: number, gzip: Buffer): Promise<void> {
+    const batch = this.#batchFor(floorHour(hourMs), true);
+    if (!batch.input.write(gzip)) await new Promise((resolve) => batch.input.once('drain', resolve));
   }
 
-  #batchFor(hourMs: number): OpenBatch {
+  #batchFor(hourMs: number, raw: boolean): OpenBatch {
     let b = this.#open.get(hourMs);
     if (!b) {
       const key = batchKey(this.#source, this.#stream, hourMs, this.#part);
@@ -63,35 +65,42 @@ export class BatchWriter {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       const tmp = tempPathFor(target);
       const input = new PassThrough();
-      const done = pipeline(input, createGzip({ level: 3 }), fs.createWriteStream(tmp));
+      const done = raw ? pipeline(input, fs.createWriteStream(tmp)) : pipeline(input, createGzip({ level: 3 }), fs.createWriteStream(tmp));
       done.catch(() => {}); // surfaced by commit()
-      b = { key, tmp, input, done, rows: 0 };
+      b = { key, tmp, input, raw, done, rows: 0 };
       this.#open.set(hourMs, b);
     }
+    if (b.raw !== raw) throw new Error(`batch ${b.key} mixes records and raw gzip`);
     return b;
   }
 
-  /** Finishes every batch and moves it to its final name; returns what was landed. */
-  async commit(): Promise<LandedBatch[]> {
-    const batches = [...this.#open.values()];
-    for (const b of batches) b.input.end();
-    await Promise.all(batches.map((b) => b.done));
+  /**
+   * Finishes batches and moves them to their final names (replacing an older batch of the same
+   * name). With `hours`, only those, and an hour that got nothing becomes an empty batch (a
+   * complete hour with no data); without, every open batch.
+   */
+  async commit(hours?: readonly number[]): Promise<LandedBatch[]> {
+    const chosen = hours ? hours.map((h) => this.#batchFor(floorHour(h), this.#open.get(floorHour(h))?.raw ?? false)) : [...this.#open.values()];
+    for (const b of chosen) b.input.end();
+    await Promise.all(chosen.map((b) => b.done));
     const out: LandedBatch[] = [];
-    for (const b of batches.sort((a, c) => a.key.localeCompare(c.key))) {
+    for (const b of chosen.sort((a, c) => a.key.localeCompare(c.key))) {
       await fs.promises.rename(b.tmp, path.join(this.#root, b.key));
       out.push({ key: b.key, rows: b.rows });
     }
-    this.#open.clear();
+    for (const [hour, b] of this.#open) if (chosen.includes(b)) this.#open.delete(hour);
     return out;
   }
 
-  /** Drops every unfinished batch (the run failed before its records could be committed). */
-  async abort(): Promise<void> {
-    for (const b of this.#open.values()) {
+  /** Drops unfinished batches: those of `hours`, or all (the run failed before committing them). */
+  async discard(hours?: readonly number[]): Promise<void> {
+    const chosen = hours ? hours.map((h) => floorHour(h)).filter((h) => this.#open.has(h)) : [...this.#open.keys()];
+    for (const hour of chosen) {
+      const b = this.#open.get(hour) as OpenBatch;
+      this.#open.delete(hour);
       b.input.destroy();
       await b.done.catch(() => {});
       await fs.promises.rm(b.tmp, { force: true });
     }
-    this.#open.clear();
   }
 }

@@ -1,13 +1,18 @@
+import path from 'node:path';
 import { isSluiceError, toSluiceError } from '../core/errors.js';
+import { floorHour, HOUR_MS } from '../core/hours.js';
 import type { JsonValue, Source } from '../core/source.js';
 import { checkpointKey } from '../storage/layout.js';
 import { BatchWriter } from './batch-writer.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
+import { type HourRange, hoursIn, hoursToFetch } from './window.js';
 
 export interface FetchOptions {
   runId: string;
   limit?: number;
+  /** Window streams: an explicit range (`--start` / `--end`) instead of the source's window. */
+  range?: Partial<HourRange>;
   signal: AbortSignal;
 }
 
@@ -26,35 +31,86 @@ export async function currentCheckpoint(project: Project, source: string, stream
 export async function fetchStream(project: Project, source: Source, stream: string, report: StreamReport, o: FetchOptions): Promise<void> {
   const spec = source.streams().find((s) => s.name === stream);
   const log = project.log.child({ source: source.name, stream });
-  const checkpoint = await currentCheckpoint(project, source.name, stream);
-  const writer = new BatchWriter({ landingRoot: project.landing.root, source: source.name, stream, part: o.runId, nowMs: Date.now() });
+  const window = spec?.mode === 'window';
+  const checkpoint = window ? undefined : await currentCheckpoint(project, source.name, stream);
+  const hours = window ? await windowHours(project, source, stream, report, o) : undefined;
+  if (hours && hours.length === 0) {
+    report.unchanged = true;
+    log.info({ hours: 0 }, 'fetch.stream.complete');
+    return;
+  }
+  const writer = new BatchWriter({ landingRoot: project.landing.root, source: source.name, stream, part: window ? 'data' : o.runId, nowMs: Date.now() });
   let next: JsonValue | undefined;
   const started = Date.now();
   try {
-    for await (const msg of source.read(stream, { checkpoint, limit: o.limit, runId: o.runId, log, signal: o.signal })) {
-      if (msg.type === 'records') {
-        await writer.write(msg.records);
-        report.fetched += msg.records.length;
-      } else if (msg.type === 'checkpoint') {
-        next = msg.state;
-      } else if (msg.type === 'warning') {
-        report.warnings.push({ code: msg.code, message: msg.message, ...(msg.detail ? { detail: msg.detail } : {}) });
-        log.warn({ code: msg.code, ...msg.detail }, msg.message);
-      } else {
-        report.errors.push(errorEntry(msg.unit, msg.error));
+    const scratchDir = path.join(project.config.stateDir, 'tmp');
+    for await (const msg of source.read(stream, { checkpoint, limit: o.limit, runId: o.runId, log, signal: o.signal, hours, scratchDir })) {
+      switch (msg.type) {
+        case 'records':
+          await writer.write(msg.records);
+          report.fetched += msg.records.length;
+          break;
+        case 'raw':
+          await writer.writeRaw(msg.hourMs, msg.gzip);
+          break;
+        case 'complete': {
+          const landed = await writer.commit(msg.hours);
+          report.landed_batches += landed.length;
+          break;
+        }
+        case 'discard':
+          await writer.discard(msg.hours);
+          break;
+        case 'checkpoint':
+          next = msg.state;
+          break;
+        case 'warning':
+          report.warnings.push({ code: msg.code, message: msg.message, ...(msg.detail ? { detail: msg.detail } : {}) });
+          log.warn({ code: msg.code, ...msg.detail }, msg.message);
+          break;
+        case 'failure':
+          report.errors.push(errorEntry(msg.unit, msg.error));
+          break;
       }
     }
   } catch (error) {
-    await writer.abort();
+    await writer.discard();
     throw isSluiceError(error) ? error : toSluiceError(error, { source: source.name, stream });
   }
-  const landed = await writer.commit();
-  report.landed_batches += landed.length;
+  // Window hours are committed as their ranges complete; anything left open is unfinished.
+  if (window) await writer.discard();
+  else report.landed_batches += (await writer.commit()).length;
   report.limited = o.limit !== undefined;
-  if (spec?.mode !== 'window' && next !== undefined && JSON.stringify(next) !== JSON.stringify(checkpoint ?? null)) {
+  if (!window && next !== undefined && JSON.stringify(next) !== JSON.stringify(checkpoint ?? null)) {
     await project.landing.putBytes(checkpointKey(source.name, stream), Buffer.from(JSON.stringify(next)));
     report.checkpoint_advanced = true;
   }
-  report.unchanged = report.fetched === 0 && report.errors.length === 0;
-  log.info({ records: report.fetched, batches: landed.length, ms: Date.now() - started }, 'fetch.stream.done');
+  report.unchanged = report.fetched === 0 && report.landed_batches === 0 && report.errors.length === 0;
+  log.info({ records: report.fetched, batches: report.landed_batches, ms: Date.now() - started }, 'fetch.stream.done');
+}
+
+/** The hours a window stream must fetch now: storage is asked (listed once), then landing. */
+async function windowHours(project: Project, source: Source, stream: string, report: StreamReport, o: FetchOptions): Promise<number[]> {
+  const now = Date.now();
+  const plan = source.window?.(stream, now);
+  if (!plan) throw new Error(`${source.name}/${stream} is a window stream without a window`);
+  const latest = plan.endMs;
+  const range = { startMs: o.range?.startMs ?? plan.startMs, endMs: Math.min(o.range?.endMs ?? plan.endMs, latest) };
+  if (o.range?.endMs !== undefined && o.range.endMs > latest) {
+    report.warnings.push({
+      code: 'window_capped',
+      message: `--end is later than the newest complete hour (${new Date(latest).toISOString()}, lag_hours behind now): stopping there`,
+    });
+  }
+  const present = await hoursIn(await project.storage(), source.name, stream);
+  for (const h of await hoursIn(project.landing, source.name, stream)) present.add(h);
+  const { missing, refresh, all } = hoursToFetch({ startMs: floorHour(range.startMs), endMs: range.endMs }, present, plan.refreshHours);
+  report.window = {
+    start: new Date(range.startMs).toISOString(),
+    end: new Date(range.endMs + HOUR_MS - 1).toISOString(),
+    hours_missing: missing.length,
+    hours_refreshed: refresh.length,
+  };
+  project.log.info({ source: source.name, stream, missing: missing.length, refresh: refresh.length }, 'fetch.window.planned');
+  return all;
 }

@@ -18,6 +18,8 @@ export interface StreamReport {
   unchanged: boolean;
   limited: boolean;
   checkpoint_advanced: boolean;
+  /** Window streams: the range asked for and how many hours it lacked. */
+  window?: { start: string; end: string; hours_missing: number; hours_refreshed: number };
   warnings: Array<{ code: string; message: string; detail?: Record<string, unknown> }>;
   errors: Array<{ unit: string; code: string; message: string; hint?: string }>;
 }

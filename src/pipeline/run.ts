@@ -13,6 +13,8 @@ export interface RunOptions {
   steps: readonly Step[];
   sources?: readonly string[];
   limit?: number;
+  /** Window streams: `--start` / `--end` (epoch ms, inclusive hours). */
+  range?: { startMs?: number; endMs?: number };
   runId?: string;
   signal?: AbortSignal;
 }
@@ -56,7 +58,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
               log.error({ source: source.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
             }
           };
-          await step('fetch', () => fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, signal }));
+          await step('fetch', () => fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, range: o.range, signal }));
           await step('sync', () => syncStream(scoped, source.name, spec.name, report, signal));
           await step('load', () => loadStream(scoped, source.name, spec, report, runId));
         }

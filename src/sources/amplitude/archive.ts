@@ -1,0 +1,144 @@
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import yauzl from 'yauzl';
+import { SluiceError } from '../../core/errors.js';
+import type { Range } from './ranges.js';
+
+export interface HourPart {
+  name: string;
+  hourMs: number;
+  part: string;
+  entry: yauzl.Entry;
+}
+
+export interface OpenArchive {
+  /** The parts of each hour, hours ascending, parts in their `#n` order. */
+  hours: Map<number, HourPart[]>;
+  open(part: HourPart): Promise<Readable>;
+  close(): void;
+}
+
+// {project}/{project}_{YYYY-MM-DD}_{H}#{n}.json.gz — `n` is opaque (starts at 0 in some exports, 1 in others).
+const ENTRY = /^(\d+)\/(\d+)_(\d{4}-\d{2}-\d{2})_(\d{1,2})#(\d+)\.json\.gz$/;
+
+export const hostile = (message: string, cause?: unknown) =>
+  new SluiceError('data', `refused the export archive: ${message}`, {
+    hint: 'nothing was landed for this range; if it persists, report it to Amplitude (the next run asks again)',
+    retryable: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+/**
+ * Opens a downloaded export and checks every entry before anything is read: names must be the
+ * documented pattern (no `..`, no absolute paths), hours inside the requested range, sizes sane.
+ */
+export async function openArchive(file: string, range: Range, maxEntryBytes: number): Promise<OpenArchive> {
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+      yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true }, (e, z) => (e ? reject(e) : resolve(z))),
+    );
+  } catch (error) {
+    throw hostile(`not a readable zip (${(error as Error).message})`, error);
+  }
+  const hours = new Map<number, HourPart[]>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', reject);
+      zip.on('end', resolve);
+      zip.on('entry', (entry: yauzl.Entry) => {
+        try {
+          const part = checkEntry(entry, range, maxEntryBytes);
+          if (part) hours.set(part.hourMs, [...(hours.get(part.hourMs) ?? []), part]);
+          zip.readEntry();
+        } catch (error) {
+          reject(error);
+        }
+      });
+      zip.readEntry();
+    });
+  } catch (error) {
+    zip.close();
+    throw error instanceof SluiceError ? error : hostile(`corrupt zip (${(error as Error).message})`, error);
+  }
+  for (const parts of hours.values()) parts.sort((a, b) => Number(a.part) - Number(b.part) || a.name.localeCompare(b.name));
+  return {
+    hours: new Map([...hours].sort(([a], [b]) => a - b)),
+    open: (part) =>
+      new Promise<Readable>((resolve, reject) =>
+        zip.openReadStream(part.entry, (e, s) => (e ? reject(hostile(`corrupt entry ${part.name} (${e.message})`, e)) : resolve(s))),
+      ),
+    close: () => zip.close(),
+  };
+}
+
+function checkEntry(entry: yauzl.Entry, range: Range, maxEntryBytes: number): HourPart | undefined {
+  const name = entry.fileName;
+  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || name.includes('\\') || name.split('/').includes('..')) {
+    throw hostile(`entry "${name}" points outside the archive`);
+  }
+  if (name.endsWith('/')) return undefined; // the project folder itself
+  const m = ENTRY.exec(name);
+  if (!m || m[1] !== m[2]) throw hostile(`unexpected entry "${name}" (expected {project}/{project}_YYYY-MM-DD_H#n.json.gz)`);
+  const hour = Number(m[4]);
+  const hourMs = Date.parse(`${m[3]}T${String(hour).padStart(2, '0')}:00:00Z`);
+  if (hour > 23 || Number.isNaN(hourMs)) throw hostile(`entry "${name}" names no valid hour`);
+  if (hourMs < range.startMs || hourMs > range.endMs) throw hostile(`entry "${name}" is outside the requested hours`);
+  if (entry.isEncrypted()) throw hostile(`entry "${name}" is encrypted`);
+  if (entry.uncompressedSize > maxEntryBytes) throw hostile(`entry "${name}" is ${entry.uncompressedSize} bytes, over the limit`);
+  return { name, hourMs, part: m[5] as string, entry };
+}
+
+export interface GzipCheck {
+  bytesOut: number;
+  lines: number;
+  /** The last decompressed byte (10 = the data ends with a newline). */
+  lastByte: number;
+}
+
+const RATIO_FLOOR = 64 * 2 ** 20;
+
+/**
+ * Yields an entry's gzip bytes as they are while inflating them alongside: a corrupt gzip, a
+ * bomb (too many bytes, or too high a ratio) throws. Returns what the inflated data held.
+ */
+export async function* passGzip(input: Readable, name: string, limits: { maxBytes: number; maxRatio: number }): AsyncGenerator<Buffer, GzipCheck> {
+  const gunzip = createGunzip();
+  const check: GzipCheck = { bytesOut: 0, lines: 0, lastByte: 10 };
+  let bytesIn = 0;
+  let failure: Error | undefined;
+  gunzip.on('data', (d: Buffer) => {
+    check.bytesOut += d.length;
+    check.lastByte = d[d.length - 1] ?? check.lastByte;
+    for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) check.lines++;
+    if (check.bytesOut > limits.maxBytes || (check.bytesOut > RATIO_FLOOR && check.bytesOut > limits.maxRatio * Math.max(bytesIn, 1))) {
+      gunzip.destroy(hostile(`entry "${name}" inflates to more than ${check.bytesOut} bytes (a zip bomb?)`));
+    }
+  });
+  const ended = new Promise<void>((resolve) => {
+    gunzip.on('end', resolve);
+    gunzip.on('close', resolve);
+    gunzip.on('error', (e) => {
+      failure ??= e;
+      resolve();
+    });
+  });
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      if (failure) break;
+      bytesIn += chunk.length;
+      yield chunk;
+      if (!gunzip.write(chunk)) await Promise.race([once(gunzip, 'drain'), ended]);
+    }
+    if (!failure) gunzip.end();
+    await ended;
+  } catch (error) {
+    failure ??= error as Error;
+  } finally {
+    input.destroy();
+  }
+  if (failure) throw failure instanceof SluiceError ? failure : hostile(`entry "${name}" is not valid gzip (${failure.message})`, failure);
+  if (check.bytesOut > 0 && check.lastByte !== 10) check.lines++; // a last line without its newline
+  return check;
+}
