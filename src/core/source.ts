@@ -32,7 +32,7 @@ export type SourceMessage =
   /** Window streams: gzip bytes of an hour exactly as the API sent them (members concatenate). */
   | { type: 'raw'; hourMs: number; gzip: Buffer }
   /** Window streams: these hours are complete; an hour that got nothing becomes an empty batch. */
-  | { type: 'complete'; hours: number[] }
+  | { type: 'complete'; hours: number[]; records?: number }
   /** Window streams: drop what was written for these hours (their range failed). */
   | { type: 'discard'; hours: number[] };
 

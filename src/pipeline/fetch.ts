@@ -56,6 +56,7 @@ export async function fetchStream(project: Project, source: Source, stream: stri
         case 'complete': {
           const landed = await writer.commit(msg.hours);
           report.landed_batches += landed.length;
+          report.fetched += msg.records ?? 0;
           break;
         }
         case 'discard':

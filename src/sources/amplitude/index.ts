@@ -107,7 +107,7 @@ async function* landRange(r: RangeResult, rc: StreamReadContext, config: Amplitu
         if (step.value.bytesOut > 0) endsWithNewline = step.value.lastByte === 10;
       }
     }
-    yield { type: 'complete', hours };
+    yield { type: 'complete', hours, records: rows };
     rc.log.info({ range: describeRange(r.range), hours: hours.length, rows }, 'amplitude.range.landed');
   } catch (error) {
     yield { type: 'discard', hours };
