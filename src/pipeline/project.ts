@@ -17,8 +17,8 @@ export class Project {
   readonly log: Logger;
   /** Landing: a local folder in the state dir with the same layout as storage. */
   readonly landing: LocalStore;
-  private _storage: Promise<ObjectStore> | undefined;
-  private _warehouse: Promise<Warehouse> | undefined;
+  /** Shared by every `withLog` view (an own object, so a view's assignments reach the project). */
+  private readonly opened: { storage?: Promise<ObjectStore>; warehouse?: Promise<Warehouse> } = {};
 
   constructor(config: SluiceConfig, log: Logger) {
     this.config = config;
@@ -47,22 +47,22 @@ export class Project {
   }
 
   storage(): Promise<ObjectStore> {
-    this._storage ??= (async () => {
+    this.opened.storage ??= (async () => {
       const store = await createStorage(this.config, this.log);
       await store.check();
       return store;
     })();
-    return this._storage;
+    return this.opened.storage;
   }
 
   warehouse(): Promise<Warehouse> {
-    this._warehouse ??= createWarehouse(this.config, this.log);
-    return this._warehouse;
+    this.opened.warehouse ??= createWarehouse(this.config, this.log);
+    return this.opened.warehouse;
   }
 
   async close(): Promise<void> {
-    const wh = this._warehouse;
-    this._warehouse = undefined;
+    const wh = this.opened.warehouse;
+    this.opened.warehouse = undefined;
     if (wh) await (await wh.catch(() => undefined))?.close();
   }
 }

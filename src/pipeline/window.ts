@@ -12,8 +12,10 @@ export interface HourRange {
  * `--start` / `--end`: an ISO date (`2025-03-31`: the whole day) or an ISO time (its hour), UTC
  * unless an offset is given. Both ends are inclusive.
  */
-export function parseTimeArg(text: string, which: 'start' | 'end'): number {
+export function parseTimeArg(input: string, which: 'start' | 'end'): number {
+  let text = input;
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}$/.test(text)) text = `${text}:00`; // an hour: 2025-01-31T13
   const iso = dateOnly ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`;
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) {

@@ -1,0 +1,66 @@
+import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
+import { HttpClient } from '../../http/client.js';
+import type { SourcePlugin } from '../../plugin.js';
+import { authHint, RestAuth } from './auth.js';
+import { readChildStream } from './child-stream.js';
+import { type RestConfig, restConfigSchema } from './config.js';
+import { type ParentRun, parentKeyColumn } from './parents.js';
+import { type RestContext, readTopStream } from './top-stream.js';
+
+// An exhausted rate limit that resets later than this fails the stream instead of waiting.
+const MAX_RATE_LIMIT_WAIT_MS = 300_000;
+
+/**
+ * Any paginated JSON API, declared in config (DESIGN §5): each stream is a path with a mode
+ * (`full` snapshots replace, `incremental` streams merge after a cursor), a paginator, and
+ * optionally a parent stream whose records it is fetched for.
+ */
+export const restSource: SourcePlugin<RestConfig> = {
+  type: 'rest',
+  configSchema: restConfigSchema,
+  create(config, ctx): Source {
+    const concurrency = config.concurrency ?? 4;
+    const http = new HttpClient({
+      timeoutMs: config.timeout_seconds * 1000,
+      maxRetries: config.max_retries,
+      retryBaseMs: config.retry_base_ms,
+      maxRateLimitWaitMs: MAX_RATE_LIMIT_WAIT_MS,
+      connections: concurrency,
+      log: ctx.log,
+      authHint: authHint(config.auth, ctx.at),
+      context: { source: config.name },
+    });
+    const c: RestContext = {
+      config,
+      requester: new RestAuth({ http, config, at: ctx.at, log: ctx.log }),
+      at: (s) => `${ctx.at}.streams[${config.streams.indexOf(s)}]`,
+      concurrency,
+      parentRuns: new Map<string, ParentRun>(),
+    };
+    // Parents are read before their children, whatever the order in the config.
+    const ordered = [...config.streams.filter((s) => !s.parent), ...config.streams.filter((s) => s.parent)];
+    const specs: StreamSpec[] = ordered.map((s) => {
+      const parent = s.parent ? config.streams.find((p) => p.name === s.parent) : undefined;
+      return {
+        name: s.name,
+        mode: s.mode === 'incremental' ? 'cursor' : 'full',
+        // Children of different parents never collide: their key starts with the parent's.
+        primaryKey: [...(parent?.primary_key.map(parentKeyColumn) ?? []), ...s.primary_key],
+      };
+    });
+
+    async function* read(stream: string, rc: StreamReadContext): AsyncGenerator<SourceMessage> {
+      const s = config.streams.find((x) => x.name === stream);
+      if (!s) throw new Error(`source ${config.name} has no stream ${stream}`);
+      yield* s.parent ? readChildStream(s, rc, c) : readTopStream(s, rc, c);
+    }
+
+    return {
+      name: config.name,
+      type: 'rest',
+      streams: () => specs,
+      read,
+      close: () => http.close(),
+    };
+  },
+};

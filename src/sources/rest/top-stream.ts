@@ -1,0 +1,77 @@
+import { isSluiceError, type SluiceError, toSluiceError } from '../../core/errors.js';
+import type { SourceMessage, SourceRecord, StreamReadContext } from '../../core/source.js';
+import type { Requester } from './auth.js';
+import type { RestConfig, RestStreamConfig } from './config.js';
+import { type CursorValue, cursorFromState } from './cursor.js';
+import { type ParentRun, parentRow } from './parents.js';
+import { scan } from './scan.js';
+
+/** What the stream readers of one source share. */
+export interface RestContext {
+  config: RestConfig;
+  requester: Requester;
+  /** Where a stream sits in the config, for messages: `sources[0].streams[2]`. */
+  at(stream: RestStreamConfig): string;
+  concurrency: number;
+  /** The parent records each parent stream read in this run, for its child streams. */
+  parentRuns: Map<string, ParentRun>;
+}
+
+const CHUNK = 5000;
+
+export const childrenOf = (c: RestContext, s: RestStreamConfig): RestStreamConfig[] => c.config.streams.filter((x) => x.parent === s.name);
+
+/**
+ * Reads a top-level stream. Incremental streams yield records as pages arrive and end with the new
+ * checkpoint; full streams hold their records until the last page, so that a failed read never
+ * lands a partial snapshot that would replace the table. A stream with children remembers the
+ * parent records it read.
+ */
+export async function* readTopStream(s: RestStreamConfig, rc: StreamReadContext, c: RestContext): AsyncGenerator<SourceMessage> {
+  const start = s.mode === 'incremental' ? cursorFromState(rc.checkpoint) : undefined;
+  const children = childrenOf(c, s);
+  const run: ParentRun = { start, end: start, rows: [], failed: false };
+  const held: SourceRecord[] | undefined = s.mode === 'full' ? [] : undefined;
+  let failure: SluiceError | undefined;
+  try {
+    for await (const ev of scan({ config: c.config, stream: s, at: c.at(s), requester: c.requester, start, limit: rc.limit, signal: rc.signal })) {
+      if (ev.type === 'records') {
+        if (children.length) for (const r of ev.records) run.rows.push(parentRow(r, s, children));
+        const records = ev.records.map((r) => ({ line: r.line, timeMs: undefined }));
+        if (held) held.push(...records);
+        else yield { type: 'records', records };
+      } else {
+        run.end = ev.end;
+        rc.log.info({ records: ev.read, pages: ev.pages, limited: ev.limited, cursor: ev.end }, 'rest.stream.read');
+      }
+    }
+  } catch (error) {
+    failure = failureOf(error, c, s, rc);
+  }
+  if (children.length) c.parentRuns.set(s.name, { ...run, end: failure ? start : run.end, failed: failure !== undefined });
+  if (failure) {
+    yield { type: 'failure', unit: s.name, error: failure };
+    return;
+  }
+  if (held) for (let i = 0; i < held.length; i += CHUNK) yield { type: 'records', records: held.slice(i, i + CHUNK) };
+  if (s.mode === 'incremental' && run.end !== undefined) yield { type: 'checkpoint', state: { cursor: run.end } };
+}
+
+/** Reads a parent stream again only for its records' keys (a child whose checkpoint lags its parent's). */
+export async function collectParents(parent: RestStreamConfig, start: CursorValue | undefined, rc: StreamReadContext, c: RestContext): Promise<ParentRun> {
+  const children = childrenOf(c, parent);
+  const run: ParentRun = { start, end: start, rows: [], failed: false };
+  for await (const ev of scan({ config: c.config, stream: parent, at: c.at(parent), requester: c.requester, start, limit: rc.limit, signal: rc.signal })) {
+    if (ev.type === 'records') for (const r of ev.records) run.rows.push(parentRow(r, parent, children));
+    else run.end = ev.end;
+  }
+  return run;
+}
+
+/** A stream's failure, or a rethrow for what must stop the run (credentials, bugs, interruption). */
+export function failureOf(error: unknown, c: RestContext, s: RestStreamConfig, rc: StreamReadContext): SluiceError {
+  const e = toSluiceError(error, { source: c.config.name, stream: s.name });
+  if (e.fatal || !isSluiceError(error) || rc.signal.aborted) throw e;
+  rc.log.error({ code: e.code, error: e.message }, 'rest.stream.failed');
+  return e;
+}
