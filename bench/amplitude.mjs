@@ -66,6 +66,7 @@ async function backfill() {
   const sim = await startAmplitudeSim({ seed: 21, meanEventsPerHour: 5, latencyMs });
   const start = Date.UTC(2025, 0, 1);
   const dir = project(sim, { concurrency, max_hours_per_request: 1 });
+  await sim.warm(new Date(start).toISOString(), start + hours * HOUR);
   try {
     const r = await sluice(['fetch', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
     const requests = sim.requests.length;
@@ -80,9 +81,10 @@ async function backfill() {
 async function throughput(total) {
   const perHour = 2000;
   const hours = Math.ceil(total / perHour);
-  const sim = await startAmplitudeSim({ seed: 22, meanEventsPerHour: perHour, eventBytes: 1000 });
+  const sim = await startAmplitudeSim({ seed: 22, meanEventsPerHour: perHour }); // events are ~1.2 KB
   const start = Date.UTC(2025, 1, 1);
   const dir = project(sim, { concurrency: 4, max_hours_per_request: 24 });
+  await sim.warm(new Date(start).toISOString(), start + hours * HOUR); // time sluice, not the simulator
   try {
     const r = await sluice(['run', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
     const inst = await DuckDBInstance.create(path.join(dir, 'warehouse.duckdb'), { access_mode: 'READ_ONLY' });
