@@ -8,8 +8,16 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'sluice.js');
+export const DIST_MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 
-/** A fresh temp folder, removed by the returned cleanup. */
+/** The CLI tests run the built program: fail with the fix rather than an import error from a child. */
+export function assertBuilt(): void {
+  if (!fs.existsSync(DIST_MAIN)) {
+    throw new Error(`the CLI is not built (${path.relative(ROOT, DIST_MAIN)} is missing): run \`npm run build\` first (\`npm test\` does it)`);
+  }
+}
+
+/** A fresh temp folder; the caller removes it when done. */
 export function tempDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sluice-test-${name}-`));
 }
@@ -31,6 +39,7 @@ export interface CliResult {
 
 /** Runs the built CLI as a user would; `killAfterMs` sends SIGKILL to simulate a crash. */
 export function runCli(args: string[], o: { cwd: string; killAfterMs?: number; env?: Record<string, string> }): Promise<CliResult> {
+  assertBuilt();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: o.cwd,

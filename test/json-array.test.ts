@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { asLine, splitJsonArray } from '../src/sources/json-array.js';
+import { githubFixture } from './support/github.js';
+
+describe('splitJsonArray', () => {
+  it('returns the exact text of each element', () => {
+    expect(splitJsonArray('[{"a":1},{"b":[2,3]},"x",4,-2.5e3,true,false,null]')).toEqual([
+      '{"a":1}',
+      '{"b":[2,3]}',
+      '"x"',
+      '4',
+      '-2.5e3',
+      'true',
+      'false',
+      'null',
+    ]);
+  });
+
+  it('is not fooled by brackets, braces, commas and escaped quotes inside strings', () => {
+    const elements = ['{"s":"a],b}[{,"}', '"\\"],["', '{"t":"back\\\\slash\\\\","u":"q\\"uote"}', '"\\\\"', '{"n":"\\u005d"}'];
+    const text = `[${elements.join(',')}]`;
+    expect(splitJsonArray(text)).toEqual(elements);
+    expect(JSON.parse(text)).toHaveLength(elements.length);
+  });
+
+  it('keeps nested arrays and objects whole', () => {
+    expect(splitJsonArray('[[1,[2,[3]]],{"a":{"b":{"c":[{}]}}},[]]')).toEqual(['[1,[2,[3]]]', '{"a":{"b":{"c":[{}]}}}', '[]']);
+  });
+
+  it('keeps big integers and number formats byte for byte', () => {
+    expect(splitJsonArray('[{"id":123456789012345678901234567890,"f":1.50}]')).toEqual(['{"id":123456789012345678901234567890,"f":1.50}']);
+  });
+
+  it('trims the whitespace between elements of pretty-printed input', () => {
+    const text = '\n  [\n  {\n    "a": 1,\n    "b": [ 1, 2 ]\n  } ,\n\t"x"  \r\n]\n ';
+    expect(splitJsonArray(text)).toEqual(['{\n    "a": 1,\n    "b": [ 1, 2 ]\n  }', '"x"']);
+  });
+
+  it('splits an empty array into no elements', () => {
+    expect(splitJsonArray('[]')).toEqual([]);
+    expect(splitJsonArray(' [ \n ] ')).toEqual([]);
+  });
+
+  it('returns undefined for text that is not one top-level array', () => {
+    for (const text of ['{"a":1}', '"[1]"', '', '   ', '[1,2', '[1,2] [3]', '[1],', '[,1]', '[1}', 'null']) {
+      expect(splitJsonArray(text), JSON.stringify(text)).toBeUndefined();
+    }
+  });
+});
+
+describe('asLine', () => {
+  it('keeps a one-line element as it is and compacts one that spans lines', () => {
+    expect(asLine('{"a": 1.50}', { a: 1.5 })).toBe('{"a": 1.50}');
+    expect(asLine('{\n  "a": 1\n}', { a: 1 })).toBe('{"a":1}');
+  });
+});
+
+describe('splitJsonArray on a real recorded GitHub events page', () => {
+  it('yields 100 slices that each parse to the matching element', () => {
+    const text = fs.readFileSync(githubFixture('repos-duckdb-duckdb-events-page1.json'), 'utf8');
+    const parsed = JSON.parse(text) as unknown[];
+    const slices = splitJsonArray(text);
+    expect(slices).toBeDefined();
+    expect(slices).toHaveLength(100);
+    expect(parsed).toHaveLength(100);
+    slices!.forEach((slice, i) => {
+      expect(JSON.parse(slice)).toEqual(parsed[i]);
+      expect(text.includes(slice)).toBe(true);
+      expect(slice).toBe(slice.trim());
+    });
+    // The slices cover the array in order: each starts after the previous one ends.
+    let from = 0;
+    for (const slice of slices!) {
+      const at = text.indexOf(slice, from);
+      expect(at).toBeGreaterThanOrEqual(from);
+      from = at + slice.length;
+    }
+  });
+});
