@@ -158,6 +158,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
+    if (this.#agent.closed || this.#agent.destroyed) return; // closing twice is harmless
     await this.#agent.close();
   }
 }
