@@ -19,6 +19,8 @@ export interface ObjectStore {
   readonly type: string;
   /** Human description for messages: "local folder /data/lake", "s3://bucket/prefix". */
   readonly location: string;
+  /** How many uploads sync may run at once against this store (default 8). */
+  readonly uploadConcurrency?: number;
   /** Throws a `storage_unreachable` error when the store cannot be used at all. */
   check(): Promise<void>;
   /** Every object under a key prefix, in no particular order. Temporary files are never listed. */

@@ -7,6 +7,7 @@ import { Project } from '../pipeline/project.js';
 import { runPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../pipeline/run-record.js';
 import { projectStatus, type StreamStatus } from '../pipeline/status.js';
+import { startAmplitudeSim } from './amplitude-sim.js';
 import { startGithubSim } from './github-sim.js';
 import { type DemoMetrics, demoMetrics } from './metrics.js';
 
@@ -29,24 +30,27 @@ export interface DemoResult {
 const REPOS = ['duckdb/duckdb', 'apache/spark', 'delta-io/delta'];
 
 /**
- * The whole pipeline offline: a built-in simulated GitHub API (seeded, not recorded data), local
+ * The whole pipeline offline: built-in simulated GitHub and Amplitude APIs (seeded, not recorded data), local
  * storage and the embedded DuckDB. Runs twice to show the incremental path.
  */
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dir = path.resolve(o.dir ?? (o.keep ? 'sluice-demo' : fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-demo-'))));
   fs.mkdirSync(dir, { recursive: true });
   const sim = await startGithubSim({ seed: 7, repos: REPOS, events: 250, malformed: true });
+  const amp = await startAmplitudeSim({ seed: 7, meanEventsPerHour: 20 });
   try {
     const configFile = path.join(dir, 'sluice.yaml');
     fs.writeFileSync(
       configFile,
       [
-        '# sluice demo: a simulated GitHub events API on this machine (it stops when the demo ends).',
+        '# sluice demo: simulated GitHub events and Amplitude Export APIs on this machine (they stop when the demo ends).',
         'state_dir: .sluice',
         'storage: { type: local, path: ./lake }',
         'warehouse: { type: duckdb, path: ./warehouse.duckdb }',
         'sources:',
         `  - { name: github, type: github, base_url: "${sim.url}", repos: [${REPOS.join(', ')}], retry_base_ms: 50 }`,
+        // A window source: every hour of the last two days, up to two hours ago, one batch per hour.
+        `  - { name: amplitude, type: amplitude, base_url: "${amp.url}", api_key: ${amp.options.apiKey}, secret_key: ${amp.options.secretKey}, lookback_days: 2, lag_hours: 2, retry_base_ms: 50 }`,
         '',
       ].join('\n'),
     );
@@ -62,10 +66,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     } finally {
       await project.close();
     }
-    const metrics = await demoMetrics(config.warehouse.path);
+    const metrics = await demoMetrics(config.warehouse.type === 'duckdb' ? config.warehouse.path : path.join(dir, 'warehouse.duckdb'));
     return { dir, kept: o.keep, first, second, status, metrics };
   } finally {
     await sim.close();
+    await amp.close();
     if (!o.keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -30,14 +30,27 @@ export function registerDemo(program: Command): void {
           renderRun(result.second, steps),
           '',
           table(
-            ['stream', 'batches in storage', 'hours', 'rows loaded', 'rejected'],
-            s.map((x) => [`${x.source}/${x.stream}`, x.batches_in_storage, x.hours_in_storage, x.rows_loaded, x.rejected]),
+            ['stream', 'batches in storage', 'hours', 'rows loaded', 'rejected', 'reconciled'],
+            s.map((x) => [
+              `${x.source}/${x.stream}`,
+              x.batches_in_storage,
+              x.hours_in_storage,
+              x.rows_loaded,
+              x.rejected,
+              x.reconciliation.reconciled ? 'yes' : 'NO',
+            ]),
           ),
           '',
           `${result.metrics.events} events in raw.github_events. Top event types:`,
           table(
             ['type', 'events'],
             result.metrics.byType.map((r) => [r.type, r.events]),
+          ),
+          '',
+          `${result.metrics.amplitude.events} events from ${result.metrics.amplitude.users} active users in raw.amplitude_events. Top event types:`,
+          table(
+            ['event_type', 'events'],
+            result.metrics.amplitude.byType.map((r) => [r.type, r.events]),
           ),
           '',
           result.kept

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SluiceError } from '../../core/errors.js';
 import { floorHour, HOUR_MS } from '../../core/hours.js';
@@ -10,7 +11,7 @@ import type { SourcePlugin } from '../../plugin.js';
 import { openArchive, passGzip } from './archive.js';
 import { AMPLITUDE_REGIONS, type AmplitudeConfig, amplitudeConfigSchema } from './config.js';
 import { downloadRange, type RangeResult } from './export.js';
-import { describeRange, groupHours, rangeHours } from './ranges.js';
+import { describeRange, exportHour, groupHours, rangeHours } from './ranges.js';
 
 const STREAMS: StreamSpec[] = [{ name: 'events', mode: 'window', primaryKey: ['uuid'] }];
 const NEWLINE_MEMBER = gzipSync('\n');
@@ -73,7 +74,24 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
       }
     }
 
-    return { name: config.name, type: 'amplitude', streams: () => STREAMS, read, window, close: () => http.close() };
+    /** One export hour, long past (a 404 "no data" is an answer too): a 401/403 throws. */
+    async function check(signal?: AbortSignal): Promise<void> {
+      const hour = exportHour(floorHour(Date.now()) - 400 * 24 * HOUR_MS);
+      const file = path.join(os.tmpdir(), `.sluice-check-${process.pid}-${Date.now()}.zip`);
+      try {
+        await http.request({
+          url: `${baseUrl}/api/2/export?start=${hour}&end=${hour}`,
+          headers: { authorization },
+          accept: [400, 404],
+          toFile: file,
+          ...(signal ? { signal } : {}),
+        });
+      } finally {
+        await fs.promises.rm(file, { force: true });
+      }
+    }
+
+    return { name: config.name, type: 'amplitude', streams: () => STREAMS, read, window, check, close: () => http.close() };
   },
 };
 

@@ -91,11 +91,18 @@ export const githubSource: SourcePlugin<GithubConfig> = {
       yield { type: 'checkpoint', state: next as unknown as import('../../core/source.js').JsonValue };
     }
 
+    /** One event of the first feed: a 401/403 (bad token) or 404 (no such repo) throws. */
+    async function check(signal?: AbortSignal): Promise<void> {
+      const feed = feeds[0];
+      if (feed) await http.request({ url: `${baseUrl}/${feed}/events?per_page=1`, headers, ...(signal ? { signal } : {}) });
+    }
+
     return {
       name: config.name,
       type: 'github',
       streams: () => STREAMS,
       read,
+      check,
       close: () => http.close(),
     };
   },

@@ -1,0 +1,106 @@
+import { Cron } from 'croner';
+import { ConfigError } from '../core/errors.js';
+import type { Project } from '../pipeline/project.js';
+import { runPipeline } from '../pipeline/run.js';
+import type { RunRecord } from '../pipeline/run-record.js';
+import { ServeMetrics } from './metrics.js';
+
+export interface ScheduledSource {
+  name: string;
+  schedule: string;
+}
+
+/** The sources that have a `schedule:`, checked as cron expressions (seconds allowed) up front. */
+export function scheduledSources(project: Project): ScheduledSource[] {
+  const out: ScheduledSource[] = [];
+  project.config.sources.forEach((entry, i) => {
+    const schedule = (entry as { schedule?: unknown }).schedule;
+    if (typeof schedule !== 'string' || !schedule.trim()) return;
+    try {
+      new Cron(schedule, { paused: true, timezone: 'UTC' }).stop();
+    } catch (error) {
+      throw new ConfigError(`sources[${i}].schedule: "${schedule}" is not a cron expression: ${(error as Error).message}`, {
+        hint: 'use five fields (minute hour day month weekday) or six with seconds first, e.g. "0 * * * *" for every hour',
+      });
+    }
+    out.push({ name: entry.name, schedule });
+  });
+  if (out.length === 0) {
+    throw new ConfigError('no source has a schedule: nothing to serve', { hint: 'add e.g. `schedule: "5 * * * *"` to a source in the config' });
+  }
+  return out;
+}
+
+/**
+ * Runs each scheduled source on its cron in one process. A tick is skipped while the source's
+ * previous run is in flight (the lock file also keeps other processes out). Runs of different
+ * sources go one after another: they share one warehouse connection, and DuckDB has one writer.
+ */
+export class Scheduler {
+  readonly metrics: ServeMetrics;
+  readonly #project: Project;
+  readonly #sources: ScheduledSource[];
+  readonly #jobs: Cron[] = [];
+  readonly #pending = new Set<string>();
+  readonly #abort = new AbortController();
+  #chain: Promise<void> = Promise.resolve();
+  #stopping = false;
+  readonly #onRun: (source: string, record: RunRecord) => void;
+
+  constructor(project: Project, sources: ScheduledSource[], onRun: (source: string, record: RunRecord) => void = () => {}) {
+    this.#project = project;
+    this.#sources = sources;
+    this.#onRun = onRun;
+    this.metrics = new ServeMetrics(sources.map((s) => s.name));
+  }
+
+  start(): void {
+    for (const s of this.#sources) {
+      this.#jobs.push(new Cron(s.schedule, { timezone: 'UTC' }, () => this.#tick(s.name)));
+      this.#project.log.info({ source: s.name, schedule: s.schedule, next: this.#jobs.at(-1)?.nextRun()?.toISOString() }, 'serve.scheduled');
+    }
+  }
+
+  /** Sources with a run queued or in flight. */
+  busy(): string[] {
+    return [...this.#pending];
+  }
+
+  #tick(name: string): void {
+    if (this.#stopping) return;
+    if (this.#pending.has(name)) {
+      this.metrics.skipped(name);
+      this.#project.log.debug({ source: name }, 'serve.tick.skipped');
+      return;
+    }
+    this.#pending.add(name);
+    this.#chain = this.#chain.then(() => this.#runOnce(name));
+  }
+
+  async #runOnce(name: string): Promise<void> {
+    try {
+      if (this.#stopping) return;
+      this.metrics.started(name);
+      const record = await runPipeline(this.#project, { command: 'serve', steps: ['fetch', 'sync', 'load'], sources: [name], signal: this.#abort.signal });
+      this.metrics.finished(name, record);
+      this.#onRun(name, record);
+    } catch (error) {
+      this.metrics.failed(name);
+      this.#project.log.error({ source: name, error: (error as Error).message }, 'serve.run.failed');
+    } finally {
+      this.#pending.delete(name);
+    }
+  }
+
+  /** Stops scheduling and waits for the run in flight to finish its work. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const j of this.#jobs) j.stop();
+    await this.#chain;
+  }
+
+  /** A second signal: abort the run in flight (what it committed stays committed). */
+  abort(): void {
+    this.#abort.abort(new Error('stopped'));
+  }
+}
