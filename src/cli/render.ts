@@ -30,6 +30,17 @@ export function renderRun(record: RunRecord, steps: readonly string[]): string {
     for (const w of s.warnings) lines.push(`  warning ${s.source}/${s.stream}: ${w.message}`);
     for (const e of s.errors) lines.push(`  failed ${s.source}/${s.stream} ${e.unit}: ${e.message}${e.hint ? `\n    → ${e.hint}` : ''}`);
   }
+  if (record.transform) {
+    const m = record.transform.models;
+    const t = record.transform.tests;
+    const count = <T extends { status: string }>(xs: T[], status: string) => xs.filter((x) => x.status === status).length;
+    lines.push(
+      `transform: ${count(m, 'built')} models built${count(m, 'failed') ? `, ${count(m, 'failed')} failed` : ''}${count(m, 'skipped') ? `, ${count(m, 'skipped')} skipped` : ''}; ` +
+        `${count(t, 'pass')} tests passed${count(t, 'fail') + count(t, 'error') ? `, ${count(t, 'fail') + count(t, 'error')} failed` : ''}${count(t, 'warn') ? `, ${count(t, 'warn')} warned` : ''}`,
+    );
+    for (const x of m.filter((y) => y.status === 'failed')) lines.push(`  model ${x.model} failed: ${x.error ?? ''}`);
+    for (const x of t.filter((y) => y.status === 'fail' || y.status === 'error')) lines.push(`  test ${x.test} on ${x.model}.${x.column} failed: ${x.failures} rows`);
+  }
   for (const e of record.errors) lines.push(`error: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}`);
   const verdict = record.exit_code === 0 ? 'done' : record.exit_code === 1 ? 'done with failures (exit 1)' : 'stopped (exit 2)';
   lines.push(`run ${record.run_id} ${verdict} in ${(record.duration_ms / 1000).toFixed(1)} s`);

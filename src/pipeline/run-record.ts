@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SluiceError } from '../core/errors.js';
+import type { TransformResult } from '../transform/engine.js';
 
 /** What one run did to one stream; every number is reported and kept in the run history. */
 export interface StreamReport {
@@ -35,6 +36,8 @@ export interface RunRecord {
   exit_code: 0 | 1 | 2;
   streams: StreamReport[];
   errors: Array<{ code: string; message: string; hint?: string }>;
+  /** Models built and tests run, when the run transformed. */
+  transform?: Omit<TransformResult, 'exit_code'>;
 }
 
 /** Sortable and unique: `20261123T190501Z-3fa9c2`. Safe as a batch part name. */

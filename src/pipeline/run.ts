@@ -1,12 +1,14 @@
 import { isSluiceError, type SluiceError, toSluiceError } from '../core/errors.js';
+import fs from 'node:fs';
 import { fetchStream } from './fetch.js';
 import { loadStream } from './load.js';
 import { acquireLock } from './lock.js';
 import type { Project } from './project.js';
 import { appendRunRecord, emptyReport, newRunId, type RunRecord, type StreamReport } from './run-record.js';
 import { cleanupLeftovers, syncStream } from './sync.js';
+import { transformStep } from './transform.js';
 
-export type Step = 'fetch' | 'sync' | 'load';
+export type Step = 'fetch' | 'sync' | 'load' | 'transform';
 
 export interface RunOptions {
   command: string;
@@ -83,7 +85,27 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
     fatal.push(toSluiceError(error));
   }
 
-  const failedUnits = streams.some((s) => s.errors.length > 0) || fatal.some((e) => !e.fatal);
+  // Models are built after every load, when the project has a models folder.
+  let transform: RunRecord['transform'];
+  let transformFailed = false;
+  if (o.steps.includes('transform') && !fatal.some((e) => e.fatal) && fs.existsSync(project.config.modelsDir)) {
+    try {
+      await project.close(); // the transform opens the warehouse itself (DuckDB allows one writer)
+      const t = await transformStep(project, { runId });
+      transform = { models: t.models, tests: t.tests };
+      transformFailed = t.exit_code !== 0;
+    } catch (error) {
+      const e = toSluiceError(error, { step: 'transform' });
+      if (e.fatal) fatal.push(e);
+      else {
+        transformFailed = true;
+        fatal.push(e);
+      }
+      log.error({ code: e.code, error: e.message }, 'run.transform.failed');
+    }
+  }
+
+  const failedUnits = transformFailed || streams.some((s) => s.errors.length > 0) || fatal.some((e) => !e.fatal);
   const exit: 0 | 1 | 2 = fatal.some((e) => e.fatal) ? 2 : failedUnits ? 1 : 0;
   const finished = new Date();
   const record: RunRecord = {
@@ -97,6 +119,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
     exit_code: exit,
     streams,
     errors: fatal.map((e) => ({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })),
+    ...(transform ? { transform } : {}),
   };
   await appendRunRecord(project.config.stateDir, record);
   log.info({ status: record.status, ms: record.duration_ms }, 'run.finished');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
+import { bundledFiles } from '../../transform/bundled.js';
 import { globals, print } from '../context.js';
 
 const CONFIG = `# sluice configuration — see the README for every key.
@@ -29,17 +30,6 @@ const ENV_EXAMPLE = `# Copy to .env and fill in. Never commit .env.
 GITHUB_TOKEN=
 `;
 
-const MODEL = `-- Staging model over the raw GitHub events (typed columns from the JSON record).
-{{ config(materialized='view') }}
-select
-  id,
-  data->>'type' as event_type,
-  data->'actor'->>'login' as actor_login,
-  data->'repo'->>'name' as repo_name,
-  cast(data->>'created_at' as timestamp) as created_at
-from {{ source('github', 'events') }}
-`;
-
 export function registerInit(program: Command): void {
   program
     .command('init')
@@ -52,7 +42,8 @@ export function registerInit(program: Command): void {
       const files: Array<[string, string]> = [
         [configFile, CONFIG],
         [path.join(dir, '.env.example'), ENV_EXAMPLE],
-        [path.join(dir, 'models', 'staging', 'stg_github__events.sql'), MODEL],
+        // The bundled GitHub models: staging → marts, with their tests (see the README's Models section).
+        ...bundledFiles('github').map(([rel, text]): [string, string] => [path.join(dir, 'models', ...rel.split('/')), text]),
       ];
       const existing = files.filter(([f]) => fs.existsSync(f)).map(([f]) => path.relative(process.cwd(), f) || f);
       if (existing.length > 0 && !opts.force) {
@@ -63,6 +54,6 @@ export function registerInit(program: Command): void {
         fs.writeFileSync(file, text);
       }
       const written = files.map(([f]) => path.relative(process.cwd(), f) || f);
-      print(g, { written }, () => `wrote ${written.join(', ')}\nnext: sluice run github`);
+      print(g, { written }, () => `wrote ${written.join(', ')}\nnext: sluice run github, then sluice transform`);
     });
 }

@@ -15,7 +15,7 @@ const STEPS: Record<string, { steps: Step[]; about: string }> = {
   fetch: { steps: ['fetch'], about: 'pull what is missing from the APIs into landing' },
   sync: { steps: ['sync'], about: 'move landed batches to storage: verified, then the local copy is deleted' },
   load: { steps: ['load'], about: 'load batches from storage that the ledger lacks into the raw tables' },
-  run: { steps: ['fetch', 'sync', 'load'], about: 'fetch, sync and load' },
+  run: { steps: ['fetch', 'sync', 'load', 'transform'], about: 'fetch, sync and load, then build the models (when the models folder exists)' },
 };
 
 export function registerPipelineCommands(program: Command): void {

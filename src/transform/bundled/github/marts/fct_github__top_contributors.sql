@@ -1,0 +1,19 @@
+-- Actors ranked by contribution events (pushes, pull requests, reviews, issues, comments) across repos.
+{{ config(materialized='table') }}
+with contributions as (
+  select *
+  from {{ ref('stg_github__events') }}
+  where type not in ('WatchEvent', 'ForkEvent') and actor_login is not null
+)
+select
+  row_number() over (order by count(*) desc, actor_login) as contributor_rank,
+  actor_login,
+  count(*) as contributions,
+  count(*) filter (where type = 'PushEvent') as pushes,
+  count(*) filter (where type = 'PullRequestEvent') as pull_request_events,
+  count(*) filter (where type in ('PullRequestReviewEvent', 'PullRequestReviewCommentEvent')) as reviews,
+  count(*) filter (where type in ('IssuesEvent', 'IssueCommentEvent')) as issue_events,
+  count(distinct repo_name) as repos,
+  max(created_at) as last_contribution_at
+from contributions
+group by actor_login

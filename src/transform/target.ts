@@ -1,0 +1,35 @@
+/** A relation the transform builds or reads: `schema.name`, unquoted. */
+export interface Relation {
+  schema: string;
+  name: string;
+}
+
+export type RelationKind = 'table' | 'view';
+
+/**
+ * What `transform` needs from a warehouse: plain SQL plus the few operations whose SQL differs
+ * between dialects. Implementations live beside their warehouse plug-in; every method may be
+ * called concurrently (models build in parallel), `atomic` runs its statements on one connection.
+ */
+export interface SqlTarget {
+  readonly dialect: 'duckdb' | 'postgres';
+  /** Models built at once; 1 when the warehouse cannot build in parallel. */
+  readonly concurrency: number;
+  run(sql: string): Promise<void>;
+  all(sql: string): Promise<Array<Record<string, unknown>>>;
+  /** Runs the statements in one transaction: all of them or none. */
+  atomic(statements: readonly string[]): Promise<void>;
+  quote(identifier: string): string;
+  /** `"schema"."name"`. */
+  relation(r: Relation): string;
+  /** A SQL expression that is `expr` cast to `type`, or NULL where the cast fails. */
+  safeCast(expr: string, type: string): string;
+  kindOf(r: Relation): Promise<RelationKind | undefined>;
+  columns(r: Relation): Promise<string[]>;
+  /**
+   * The statements that replace `target` (a table or view, or nothing yet) by `built` under the
+   * target's name, for `atomic`: readers see the old relation or the new one, never neither.
+   */
+  swapStatements(built: Relation, builtKind: RelationKind, target: Relation, targetKind: RelationKind | undefined): string[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Secret } from '../../src/core/redact.js';
+import type { SqlTarget } from '../../src/transform/target.js';
+import { DuckDbSqlTarget } from '../../src/warehouse/duckdb/sql-target.js';
+import { PostgresSqlTarget } from '../../src/warehouse/postgres/sql-target.js';
+import { quoteLiteral } from '../../src/warehouse/sql.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const GITHUB_FIXTURE = path.resolve(HERE, '..', '..', '..', 'shared', 'fixtures', 'github', 'repos-duckdb-duckdb-events-page1.json');
+
+export interface GithubEvent {
+  id: string;
+  type: string;
+  actor: { login: string };
+  repo: { name: string };
+  payload: { action?: string; pull_request?: { merged?: boolean } };
+  created_at: string;
+  org?: { login: string };
+}
+
+/** The recorded page of real GitHub events; a missing fixture fails with what to do. */
+export function readGithubFixture(): GithubEvent[] {
+  if (!fs.existsSync(GITHUB_FIXTURE)) {
+    throw new Error(`the GitHub events fixture is missing: expected ${GITHUB_FIXTURE} (the shared fixtures folder beside the repository)`);
+  }
+  return JSON.parse(fs.readFileSync(GITHUB_FIXTURE, 'utf8')) as GithubEvent[];
+}
+
+/** Writes model files (`{ 'staging/a.sql': 'select 1' }`) under `dir`, replacing what was there. */
+export function writeModels(dir: string, files: Record<string, string>): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+}
+
+export const openTarget = (dialect: 'duckdb' | 'postgres', where: string): Promise<SqlTarget> =>
+  dialect === 'duckdb' ? DuckDbSqlTarget.open(where) : PostgresSqlTarget.open(new Secret(where));
+
+/** A raw table as the loader makes it (DESIGN §7), filled with records as they came from the API. */
+export async function loadRaw(target: SqlTarget, table: string, key: string, records: Array<Record<string, unknown>>): Promise<void> {
+  const json = target.dialect === 'duckdb' ? 'JSON' : 'JSONB';
+  await target.run('CREATE SCHEMA IF NOT EXISTS raw');
+  await target.run(
+    `CREATE TABLE IF NOT EXISTS raw.${table} (${key} VARCHAR PRIMARY KEY, data ${json}, _sluice_partition TIMESTAMP, _sluice_batch VARCHAR, _sluice_loaded_at TIMESTAMPTZ)`,
+  );
+  for (let i = 0; i < records.length; i += 200) {
+    const values = records
+      .slice(i, i + 200)
+      .map((r) => `(${quoteLiteral(String(r[key]))}, CAST(${quoteLiteral(JSON.stringify(r))} AS ${json}), TIMESTAMP '2023-04-08 00:00:00', 'test', now())`)
+      .join(', ');
+    await target.run(`INSERT INTO raw.${table} VALUES ${values}`);
+  }
+}
