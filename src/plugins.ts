@@ -6,14 +6,27 @@ import type { ObjectStore } from './core/object-store.js';
 import type { Source } from './core/source.js';
 import type { Warehouse } from './core/warehouse.js';
 import type { SourcePlugin, StoragePlugin, WarehousePlugin } from './plugin.js';
+import { amplitudeSource } from './sources/amplitude/index.js';
 import { githubSource } from './sources/github/index.js';
+import { restSource } from './sources/rest/index.js';
 import { localStorage } from './storage/local/index.js';
+import { s3Storage } from './storage/s3/index.js';
 import { duckdbWarehouse } from './warehouse/duckdb/index.js';
+import { postgresWarehouse } from './warehouse/postgres/index.js';
+import { snowflakeWarehouse } from './warehouse/snowflake/index.js';
 
 /** The one place that maps a config `type` to its plug-in. */
-const SOURCES: Record<string, SourcePlugin<never>> = { github: githubSource as SourcePlugin<never> };
-const STORAGES: Record<string, StoragePlugin<never>> = { local: localStorage as StoragePlugin<never> };
-const WAREHOUSES: Record<string, WarehousePlugin<never>> = { duckdb: duckdbWarehouse as WarehousePlugin<never> };
+const SOURCES: Record<string, SourcePlugin<never>> = {
+  amplitude: amplitudeSource as SourcePlugin<never>,
+  github: githubSource as SourcePlugin<never>,
+  rest: restSource as SourcePlugin<never>,
+};
+const STORAGES: Record<string, StoragePlugin<never>> = { local: localStorage as StoragePlugin<never>, s3: s3Storage as StoragePlugin<never> };
+const WAREHOUSES: Record<string, WarehousePlugin<never>> = {
+  duckdb: duckdbWarehouse as WarehousePlugin<never>,
+  postgres: postgresWarehouse as WarehousePlugin<never>,
+  snowflake: snowflakeWarehouse as WarehousePlugin<never>,
+};
 
 export const sourceTypes = (): string[] => Object.keys(SOURCES);
 

@@ -1,11 +1,16 @@
 import { Command, CommanderError } from 'commander';
 import { isSluiceError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
+import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerPipelineCommands } from './commands/pipeline-commands.js';
+import { registerReport } from './commands/report.js';
 import { registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
+import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
+import { registerTransform } from './commands/transform.js';
 import { exitCode, setExitCode } from './exit.js';
 
 export function buildProgram(): Command {
@@ -19,9 +24,14 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInit(program);
   registerPipelineCommands(program);
+  registerTransform(program);
   registerStatus(program);
   registerRuns(program);
+  registerReport(program);
+  registerCheck(program);
+  registerServe(program);
   registerDemo(program);
+  registerSetup(program);
   return program;
 }
 

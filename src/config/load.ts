@@ -72,7 +72,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SluiceConfig {
     dir,
     stateDir: abs(c.state_dir),
     storage,
-    warehouse: { ...c.warehouse, path: abs(c.warehouse.path) },
+    warehouse: c.warehouse.type === 'duckdb' ? { ...c.warehouse, path: abs(c.warehouse.path) } : c.warehouse,
     sources: c.sources,
     modelsDir: abs(c.transform.models),
   });

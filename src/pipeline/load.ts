@@ -40,6 +40,7 @@ export async function loadStream(project: Project, source: string, spec: StreamS
         runId,
       );
       for (const r of results) {
+        if (r.skipped) continue; // a concurrent load committed it first
         report.loaded_batches++;
         report.loaded_rows += r.rows;
         report.rejected += r.rejected;

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
 import { SluiceError } from '../../core/errors.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
 import { quoteIdent as qi, quoteLiteral as ql, rawTableName, timestampText } from '../sql.js';
-import { batchLoadSql } from './load-sql.js';
+import { type BatchSource, batchLoadSql, NOTES } from './load-sql.js';
+import { readDuckLedgerDetail } from './ledger-detail.js';
+import { type Note, sanitizeBatch } from './sanitize.js';
 
 const SETUP = [
   'CREATE SCHEMA IF NOT EXISTS raw',
@@ -35,7 +38,10 @@ export class DuckDbWarehouse implements Warehouse {
     let instance: DuckDBInstance;
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      instance = await DuckDBInstance.create(file);
+      // Loaded here, not at the top: a project on another warehouse never pays for DuckDB's start.
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      // A loader needs little memory: cap DuckDB's buffer pool so RSS stays flat (it spills to disk).
+      instance = await DuckDBInstance.create(file, { memory_limit: process.env.SLUICE_DUCKDB_MEMORY ?? '192MB', threads: '1' });
     } catch (error) {
       const busy = /lock/i.test((error as Error).message);
       throw new SluiceError('warehouse_unreachable', `cannot open the DuckDB warehouse ${file}: ${(error as Error).message.split('\n')[0]}`, {
@@ -71,13 +77,58 @@ export class DuckDbWarehouse implements Warehouse {
 
   async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
     const table = await this.#ensureTable(t);
+    const cleaned = new Map<string, { source: BatchSource; notes: Note[] }>();
+    let tmp: string | undefined;
+    try {
+      // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: clean a
+      // copy of it and try the group again. Each batch is cleaned at most once.
+      for (;;) {
+        const attempt = await this.#loadOnce(table, t, batches, runId, cleaned);
+        if (!('unreadable' in attempt)) return attempt;
+        const batch = attempt.unreadable;
+        tmp ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-duckdb-'));
+        const file = path.join(tmp, `${cleaned.size}.jsonl`);
+        const notes = await sanitizeBatch(batch.key, batch.file, file);
+        cleaned.set(batch.key, { source: { file, compression: 'none', notes: notes.length > 0 }, notes });
+      }
+    } catch (error) {
+      if (error instanceof SluiceError) throw error;
+      const keys = batches.map((b) => b.key);
+      throw new SluiceError(
+        'internal',
+        `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into DuckDB failed: ${(error as Error).message.split('\n')[0]}`,
+        { retryable: true, context: { batches: keys.slice(0, 5) }, cause: error },
+      );
+    } finally {
+      if (tmp) await fs.promises.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  async #loadOnce(
+    table: string,
+    t: TableSpec,
+    batches: readonly BatchToLoad[],
+    runId: string,
+    cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
+  ): Promise<LoadResult[] | { unreadable: BatchToLoad }> {
     const results: LoadResult[] = [];
     await this.#conn.run('BEGIN TRANSACTION');
     try {
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
       for (const batch of batches) {
-        const sql = batchLoadSql({ table, spec: t, batch, runId, partition: timestampText(batch.partitionMs) });
-        for (const statement of sql.before) await this.#conn.run(statement);
+        const clean = cleaned.get(batch.key);
+        const source = clean?.source ?? { file: batch.file, compression: 'gzip', notes: false };
+        if (clean?.source.notes) await this.#writeNotes(clean.notes);
+        const sql = batchLoadSql({ table, spec: t, batch, source, runId, partition: timestampText(batch.partitionMs) });
+        try {
+          for (const statement of sql.before) await this.#conn.run(statement);
+        } catch (error) {
+          if (!clean && /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message)) {
+            await this.#conn.run('ROLLBACK').catch(() => {});
+            return { unreadable: batch };
+          }
+          throw error;
+        }
         const counts = await this.#conn.runAndReadAll(sql.counts);
         const [rows, rejected] = (counts.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
         for (const statement of sql.apply(rows, rejected)) await this.#conn.run(statement);
@@ -87,17 +138,18 @@ export class DuckDbWarehouse implements Warehouse {
       return results;
     } catch (error) {
       await this.#conn.run('ROLLBACK').catch(() => {});
-      const keys = batches.map((b) => b.key);
-      throw new SluiceError(
-        'internal',
-        `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into DuckDB failed: ${(error as Error).message.split('\n')[0]}`,
-        {
-          retryable: true,
-          context: { batches: keys.slice(0, 5) },
-          cause: error,
-        },
-      );
+      throw error;
     }
+  }
+
+  async #writeNotes(notes: readonly Note[]): Promise<void> {
+    await this.#conn.run(`CREATE OR REPLACE TEMP TABLE ${NOTES} (line_no BIGINT, reason VARCHAR, line VARCHAR)`);
+    for (const n of notes) await this.#conn.run(`INSERT INTO ${NOTES} VALUES ($1, $2, $3)`, [n.lineNo, n.reason, n.line]);
+  }
+
+  /** Per-batch counts for `status`'s reconciliation. */
+  ledgerDetail(source: string, stream: string) {
+    return readDuckLedgerDetail(this.#conn, source, stream);
   }
 
   async stats(t: TableSpec): Promise<TableStats> {

@@ -1,44 +1,53 @@
 import type { BatchToLoad, TableSpec } from '../../core/warehouse.js';
+import { REJECT } from '../pending.js';
 import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
 
 const STAGE = '_sluice_stage';
+export const NOTES = '_sluice_notes';
+/** The longest line read (64 MiB); the read buffer is that size too, so DuckDB's memory cap holds. */
+const MAX_LINE = 64 * 1024 * 1024;
+
+export interface BatchSource {
+  /** The file DuckDB reads: the batch itself, or a cleaned copy (see sanitize.ts). */
+  file: string;
+  compression: 'gzip' | 'none';
+  /** Lines the cleaning already judged: `_sluice_notes (line_no, reason, line)` holds them. */
+  notes: boolean;
+}
 
 /**
  * The statements that load one batch inside one transaction. DuckDB reads the gzip JSON Lines
  * itself, one line per row (a delimiter that JSON text never holds unescaped), so rows never pass
  * through JavaScript and every line keeps its number for `_rejects`.
  */
-export function batchLoadSql(o: { table: string; spec: TableSpec; batch: BatchToLoad; runId: string; partition: string }) {
-  const { spec, batch } = o;
+export function batchLoadSql(o: { table: string; spec: TableSpec; batch: BatchToLoad; source: BatchSource; runId: string; partition: string }) {
+  const { spec, batch, source } = o;
   const key = ql(batch.key);
+  const ks = spec.primaryKey.map((_, i) => `k${i}`).join(', ');
   const keyCols = spec.primaryKey.map((k, i) => `try(line ->> ${ql(`$.${JSON.stringify(k)}`)}) AS k${i}`).join(', ');
-  const keysPresent = spec.primaryKey.map((_, i) => `k${i} IS NOT NULL`).join(' AND ');
-  const missing = spec.primaryKey.map((k, i) => `WHEN k${i} IS NULL THEN ${ql(`missing primary key: ${k}`)}`).join(' ');
-  const reader = `read_csv(${ql(batch.file)}, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', quote = '', escape = '', auto_detect = false, new_line = '\\n', compression = 'gzip', max_line_size = 268435456)`;
+  const reader = `read_csv(${ql(source.file)}, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', quote = '', escape = '', auto_detect = false, new_line = '\\n', compression = '${source.compression}', max_line_size = ${MAX_LINE}, buffer_size = ${MAX_LINE})`;
+  const reason = `CASE ${source.notes ? 'WHEN nt.reason IS NOT NULL THEN nt.reason ' : ''}WHEN NOT s.ok THEN ${ql(REJECT.notObject)} ${spec.primaryKey
+    .map((k, i) => `WHEN s.k${i} IS NULL THEN ${ql(REJECT.missingKey(k))}`)
+    .join(' ')} END`;
   const before = [
     `CREATE OR REPLACE TEMP TABLE ${STAGE} AS
-       SELECT line_no, line, ok, ${spec.primaryKey.map((_, i) => `CASE WHEN ok THEN k${i} END AS k${i}`).join(', ')}
+       SELECT s.line_no, ${source.notes ? 'coalesce(nt.line, s.line)' : 's.line'} AS line, ${reason} AS reason, ${spec.primaryKey.map((_, i) => `s.k${i}`).join(', ')}
        FROM (SELECT line_no, line, coalesce(try(json_valid(line) AND json_type(line) = 'OBJECT'), false) AS ok, ${keyCols}
-             FROM (SELECT row_number() OVER () AS line_no, line FROM ${reader}))
-       WHERE line IS NOT NULL AND trim(line) <> ''`,
+             FROM (SELECT row_number() OVER () AS line_no, line FROM ${reader})) s
+       ${source.notes ? `LEFT JOIN ${NOTES} nt ON nt.line_no = s.line_no` : ''}
+       WHERE s.line IS NOT NULL AND trim(s.line, chr(32) || chr(9) || chr(13)) <> ''`,
   ];
-  const counts = `SELECT count(*) FILTER (WHERE ok AND ${keysPresent}), count(*) FILTER (WHERE NOT (ok AND ${keysPresent})) FROM ${STAGE}`;
+  const counts = `SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM ${STAGE}`;
   const cols = spec.primaryKey.map(qi).join(', ');
   const apply = (rows: number, rejected: number) => [
     `DELETE FROM sluice._rejects WHERE batch_key = ${key}`,
-    ...(rejected > 0
-      ? [
-          `INSERT INTO sluice._rejects
-             SELECT ${key}, line_no, CASE WHEN NOT ok THEN 'not a JSON object' ${missing} END, line, ${ql(o.runId)}, now()
-             FROM ${STAGE} WHERE NOT (ok AND ${keysPresent})`,
-        ]
-      : []),
+    ...(rejected > 0 ? [`INSERT INTO sluice._rejects SELECT ${key}, line_no, reason, line, ${ql(o.runId)}, now() FROM ${STAGE} WHERE reason IS NOT NULL`] : []),
     ...(rows > 0
       ? [
           `INSERT INTO ${o.table} (${cols}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
-             SELECT ${spec.primaryKey.map((_, i) => `k${i}`).join(', ')}, CAST(line AS JSON), TIMESTAMP ${ql(o.partition)}, ${key}, now()
-             FROM ${STAGE} WHERE ok AND ${keysPresent}
-             QUALIFY row_number() OVER (PARTITION BY ${spec.primaryKey.map((_, i) => `k${i}`).join(', ')} ORDER BY line_no DESC) = 1
+             SELECT ${ks}, CAST(line AS JSON), TIMESTAMP ${ql(o.partition)}, ${key}, now()
+             FROM ${STAGE} WHERE reason IS NULL
+             QUALIFY row_number() OVER (PARTITION BY ${ks} ORDER BY line_no DESC) = 1
            ON CONFLICT (${cols}) DO UPDATE SET data = excluded.data, _sluice_partition = excluded._sluice_partition,
              _sluice_batch = excluded._sluice_batch, _sluice_loaded_at = excluded._sluice_loaded_at`,
         ]

@@ -1,0 +1,22 @@
+import type { StreamMode } from '../core/source.js';
+import type { BatchToLoad, LedgerEntry } from '../core/warehouse.js';
+
+/** The reasons a line goes to `sluice._rejects`: the same words in every warehouse. */
+export const REJECT = {
+  /** Not JSON at all, or JSON that is not an object: either way, not a record. */
+  notObject: 'not a JSON object',
+  notUtf8: 'not valid UTF-8',
+  missingKey: (key: string) => `missing primary key: ${key}`,
+} as const;
+
+/**
+ * Which batches of a group still need loading, decided under the table's lock from the ledger as
+ * it is now (another process may have loaded some since the caller read it). A `full` group is
+ * one snapshot: it is skipped only when all of it is loaded, else loaded whole, because loading
+ * it replaces the table.
+ */
+export function pendingBatches(mode: StreamMode, batches: readonly BatchToLoad[], loaded: ReadonlyMap<string, Pick<LedgerEntry, 'version'>>): BatchToLoad[] {
+  const isLoaded = (b: BatchToLoad) => loaded.get(b.key)?.version === b.version;
+  if (mode === 'full') return batches.every(isLoaded) ? [] : [...batches];
+  return batches.filter((b) => !isLoaded(b));
+}

@@ -1,0 +1,123 @@
+import { isUtf8 } from 'node:buffer';
+import { gunzipChunks, isBlank, LineSplitter, unreadableBatch } from '../lines.js';
+import { REJECT } from '../pending.js';
+
+export interface StageFile {
+  /** The batch's number within its group: a small key into the group's batch table. */
+  b: number;
+  key: string;
+  file: string;
+}
+
+/**
+ * `jsonb`: rows `b, n, line` where PostgreSQL parses the line as jsonb during the COPY (the fast
+ * path; any bad line fails the COPY). `text`: rows `b, n, line, note` where nothing can fail the
+ * COPY: a line PostgreSQL cannot hold as text (bad UTF-8, a NUL byte) is made storable and noted
+ * as a reject.
+ */
+export type StageFormat = 'jsonb' | 'text';
+
+const FLUSH_AT = 512 * 1024;
+const NL = 0x0a;
+const TAB = 0x09;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+
+/**
+ * The COPY text-format rows of a group of gzip JSON Lines batches, streamed: one file chunk at a
+ * time, so memory stays flat whatever the batch size. Lines keep their numbers in the file;
+ * blank lines are counted but not sent.
+ */
+export async function* copyRows(files: readonly StageFile[], format: StageFormat): AsyncGenerator<Buffer> {
+  const out = new RowWriter(format);
+  for (const f of files) {
+    const lines = new LineSplitter();
+    const onLine = (n: number, line: Buffer) => out.line(f.b, n, line);
+    try {
+      for await (const chunk of gunzipChunks(f.file)) {
+        lines.push(chunk, onLine);
+        if (out.size >= FLUSH_AT) yield out.take();
+      }
+    } catch (error) {
+      throw unreadableBatch(f.key, error);
+    }
+    lines.end(onLine);
+    if (out.size > 0) yield out.take();
+  }
+}
+
+class RowWriter {
+  readonly #format: StageFormat;
+  #buf = Buffer.allocUnsafe(FLUSH_AT * 2);
+  #pos = 0;
+
+  constructor(format: StageFormat) {
+    this.#format = format;
+  }
+
+  get size(): number {
+    return this.#pos;
+  }
+
+  /** The rows written so far; the writer starts a new buffer, since COPY still holds this one. */
+  take(): Buffer {
+    const out = this.#buf.subarray(0, this.#pos);
+    this.#buf = Buffer.allocUnsafe(Math.max(FLUSH_AT * 2, this.#buf.length));
+    this.#pos = 0;
+    return out;
+  }
+
+  line(b: number, n: number, raw: Buffer): void {
+    if (isBlank(raw)) return;
+    let line = raw;
+    let note: string | undefined;
+    if (this.#format === 'text') {
+      if (!isUtf8(line)) {
+        note = REJECT.notUtf8;
+        line = Buffer.from(line.toString('utf8'));
+      }
+      if (line.includes(0)) {
+        note ??= REJECT.notObject; // a raw control character is never valid JSON
+        line = Buffer.from(line.toString('utf8').replaceAll('\0', '\uFFFD'));
+      }
+    }
+    this.#ensure(line.length * 2 + 64);
+    this.#pos += this.#buf.write(`${b}\t${n}\t`, this.#pos, 'latin1');
+    this.#escaped(line);
+    if (this.#format === 'text') this.#pos += this.#buf.write(note === undefined ? '\t\\N' : `\t${note}`, this.#pos, 'utf8');
+    this.#buf[this.#pos++] = NL;
+  }
+
+  /** COPY text format: a backslash, tab or CR in the data is written as an escape. */
+  #escaped(line: Buffer): void {
+    const buf = this.#buf;
+    if (line.indexOf(TAB) === -1 && line.indexOf(CR) === -1) {
+      let from = 0;
+      for (let i = line.indexOf(BACKSLASH); i !== -1; i = line.indexOf(BACKSLASH, i + 1)) {
+        this.#pos += line.copy(buf, this.#pos, from, i + 1);
+        buf[this.#pos++] = BACKSLASH;
+        from = i + 1;
+      }
+      this.#pos += line.copy(buf, this.#pos, from);
+      return;
+    }
+    for (const c of line) {
+      if (c === BACKSLASH) {
+        buf[this.#pos++] = BACKSLASH;
+        buf[this.#pos++] = BACKSLASH;
+      } else if (c === TAB || c === CR) {
+        buf[this.#pos++] = BACKSLASH;
+        buf[this.#pos++] = c === TAB ? 0x74 : 0x72;
+      } else {
+        buf[this.#pos++] = c;
+      }
+    }
+  }
+
+  #ensure(extra: number): void {
+    if (this.#pos + extra <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + extra));
+    this.#buf.copy(bigger, 0, 0, this.#pos);
+    this.#buf = bigger;
+  }
+}

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Logger } from '../../core/logger.js';
+import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
+import { pendingBatches } from '../pending.js';
+import { timestampText } from '../sql.js';
+import { copyRows, type StageFile, type StageFormat } from './copy-rows.js';
+import {
+  CHECKED_COUNTS_SQL,
+  COPY_JSONB_SQL,
+  COPY_TEXT_SQL,
+  classifySql,
+  createTableSql,
+  DELETE_REJECTS_SQL,
+  fastCountsSql,
+  hasDuplicatesSql,
+  INSERT_BATCHES_SQL,
+  INSERT_LEDGER_SQL,
+  INSERT_REJECTS_SQL,
+  LEDGER_RECHECK_SQL,
+  LINES_SQL,
+  mergeSql,
+  rawTable,
+  STAGE_SQL,
+} from './load-sql.js';
+
+type Counts = Map<number, { rows: number; rejected: number }>;
+
+/** A stable 64-bit advisory lock key for a name (PostgreSQL's hashtext is internal). */
+export function lockKey(name: string): string {
+  return createHash('sha256').update(`sluice:${name}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * Loads one group of batches in one transaction: the table's lock, the ledger re-read under it,
+ * the rows, the rejects and the ledger rows commit together or not at all.
+ */
+export async function loadGroup(c: pg.Client, t: TableSpec, batches: readonly BatchToLoad[], runId: string, log: Logger): Promise<LoadResult[]> {
+  await c.query('BEGIN');
+  try {
+    const results = await inTransaction(c, t, batches, runId, log);
+    await c.query('COMMIT');
+    return results;
+  } catch (error) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
+
+async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly BatchToLoad[], runId: string, log: Logger): Promise<LoadResult[]> {
+  const table = rawTable(t);
+  const key = lockKey(table);
+  const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [key]);
+  if (!got.rows[0]?.ok) {
+    log.info({ table }, 'load.lock.waiting');
+    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
+  }
+  await c.query(createTableSql(t));
+  const ledger = await c.query<{ batch_key: string; version: string }>(LEDGER_RECHECK_SQL, [batches.map((b) => b.key)]);
+  const todo = pendingBatches(t.mode, batches, new Map(ledger.rows.map((r) => [r.batch_key, { version: r.version }])));
+  if (todo.length === 0) return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
+
+  await c.query("SET LOCAL work_mem = '256MB'"); // the merge sorts the group's rows by key
+  if (t.mode === 'full') await c.query(`DELETE FROM ${table}`);
+  for (const sql of STAGE_SQL) await c.query(sql);
+  await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), todo.map((b) => timestampText(b.partitionMs))]);
+  const files: StageFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: b.file }));
+
+  await c.query('SAVEPOINT sluice_fast');
+  let counts = await fastPath(c, t, files);
+  const checked = counts === undefined;
+  if (counts === undefined) {
+    log.debug({ table, batches: todo.length }, 'load.checked_path');
+    await c.query('ROLLBACK TO SAVEPOINT sluice_fast');
+    counts = await checkedPath(c, t, files);
+  }
+  const rows = [...counts.values()].reduce((n, x) => n + x.rows, 0);
+  if (rows > 0) {
+    const dups = await c.query<{ dups: boolean }>(hasDuplicatesSql(t));
+    await c.query(mergeSql(t, dups.rows[0]?.dups ?? true));
+  }
+  await c.query(DELETE_REJECTS_SQL);
+  if (checked) await c.query(INSERT_REJECTS_SQL, [runId]);
+
+  const countOf = (i: number) => counts.get(i) ?? { rows: 0, rejected: 0 };
+  await c.query(INSERT_LEDGER_SQL, [
+    t.source,
+    t.stream,
+    runId,
+    todo.map((b) => b.key),
+    todo.map((b) => b.version),
+    todo.map((b) => b.size),
+    todo.map((_, i) => countOf(i).rows),
+    todo.map((_, i) => countOf(i).rejected),
+  ]);
+  const byKey = new Map(todo.map((b, i) => [b.key, countOf(i)]));
+  return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
+}
+
+/** Every line parsed by the COPY itself; undefined when some line is a reject (or cannot be copied). */
+async function fastPath(c: pg.Client, t: TableSpec, files: StageFile[]): Promise<Counts | undefined> {
+  try {
+    await copy(c, COPY_JSONB_SQL, files, 'jsonb');
+  } catch (error) {
+    if (isBadInput(error)) return undefined;
+    throw error;
+  }
+  const counts = await c.query<{ b: number; rows: number; rejected: number }>(fastCountsSql(t));
+  if (counts.rows.some((r) => r.rejected > 0)) return undefined;
+  return new Map(counts.rows.map((r) => [r.b, { rows: r.rows, rejected: 0 }]));
+}
+
+async function checkedPath(c: pg.Client, t: TableSpec, files: StageFile[]): Promise<Counts> {
+  await c.query(LINES_SQL);
+  await copy(c, COPY_TEXT_SQL, files, 'text');
+  for (const sql of classifySql(t)) await c.query(sql);
+  const counts = await c.query<{ b: number; rows: number; rejected: number }>(CHECKED_COUNTS_SQL);
+  return new Map(counts.rows.map((r) => [r.b, { rows: r.rows, rejected: r.rejected }]));
+}
+
+async function copy(c: pg.Client, sql: string, files: StageFile[], format: StageFormat): Promise<void> {
+  await pipeline(copyRows(files, format), c.query(copyFrom(sql)));
+}
+
+/** A line the COPY could not take: bad JSON or encoding (SQLSTATE class 22) or a value too large (54). */
+function isBadInput(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
+}

@@ -1,0 +1,89 @@
+import type { TableSpec } from '../../core/warehouse.js';
+import { REJECT } from '../pending.js';
+import { quoteIdent as qi, quoteLiteral as ql, rawTableName } from '../sql.js';
+
+/** DESIGN §7, the same columns as every warehouse. Run once per connection, under a lock. */
+export const SETUP_SQL = [
+  'CREATE SCHEMA IF NOT EXISTS raw',
+  'CREATE SCHEMA IF NOT EXISTS sluice',
+  `CREATE TABLE IF NOT EXISTS sluice._loads (
+     batch_key text PRIMARY KEY, source text NOT NULL, stream text NOT NULL, version text, size bigint,
+     rows bigint NOT NULL, rejected bigint NOT NULL, run_id text, loaded_at timestamptz NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS _loads_stream ON sluice._loads (source, stream)',
+  `CREATE TABLE IF NOT EXISTS sluice._rejects (
+     batch_key text NOT NULL, line_number bigint NOT NULL, reason text NOT NULL, line text, run_id text,
+     rejected_at timestamptz NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS _rejects_batch ON sluice._rejects (batch_key)',
+];
+
+export const rawTable = (t: TableSpec): string => `raw.${qi(rawTableName(t.source, t.stream))}`;
+
+export function createTableSql(t: TableSpec): string {
+  const keys = t.primaryKey.map((k) => `${qi(k)} text NOT NULL`).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${rawTable(t)} (${keys}, data jsonb NOT NULL, _sluice_partition timestamp, _sluice_batch text NOT NULL, _sluice_loaded_at timestamptz NOT NULL, PRIMARY KEY (${t.primaryKey.map(qi).join(', ')}))`;
+}
+
+/** The group's batches and its parsed rows; temp tables live until the transaction ends. */
+export const STAGE_SQL = [
+  'CREATE TEMP TABLE _sluice_batches (b int PRIMARY KEY, batch_key text NOT NULL, partition_at timestamp NOT NULL) ON COMMIT DROP',
+  'CREATE TEMP TABLE _sluice_stage (b int NOT NULL, n bigint NOT NULL, j jsonb NOT NULL) ON COMMIT DROP',
+];
+export const INSERT_BATCHES_SQL =
+  'INSERT INTO pg_temp._sluice_batches (b, batch_key, partition_at) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamp[])';
+
+/** Fast path: PostgreSQL parses every line as jsonb while it copies; one bad line fails the COPY. */
+export const COPY_JSONB_SQL = 'COPY pg_temp._sluice_stage (b, n, j) FROM STDIN';
+
+const keyText = (t: TableSpec, i: number) => `j ->> ${ql(t.primaryKey[i]!)}`;
+const goodRow = (t: TableSpec) => [`jsonb_typeof(j) = 'object'`, ...t.primaryKey.map((_, i) => `${keyText(t, i)} IS NOT NULL`)].join(' AND ');
+
+/** Per batch: rows that can be merged, and rows that would be rejects (> 0 sends the group to the checked path). */
+export const fastCountsSql = (t: TableSpec): string =>
+  `SELECT b, count(*) FILTER (WHERE ${goodRow(t)})::int AS rows, count(*) FILTER (WHERE NOT (${goodRow(t)}))::int AS rejected FROM pg_temp._sluice_stage GROUP BY b`;
+
+/**
+ * Checked path, for a group with bad lines: copy the lines as text, then sort each into a row or
+ * a reject with its reason. The cast is tried line by line in a function that catches the error
+ * (PostgreSQL before 16 has no error-free cast).
+ */
+export const LINES_SQL = 'CREATE TEMP TABLE _sluice_lines (b int NOT NULL, n bigint NOT NULL, line text NOT NULL, note text) ON COMMIT DROP';
+export const COPY_TEXT_SQL = 'COPY pg_temp._sluice_lines (b, n, line, note) FROM STDIN';
+export const classifySql = (t: TableSpec): string[] => [
+  `CREATE OR REPLACE FUNCTION pg_temp.sluice_try_jsonb(t text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+     BEGIN RETURN t::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
+  `CREATE TEMP TABLE _sluice_checked ON COMMIT DROP AS
+     SELECT b, n, line, j, CASE WHEN note IS NOT NULL THEN note
+       WHEN j IS NULL OR jsonb_typeof(j) <> 'object' THEN ${ql(REJECT.notObject)}
+       ${t.primaryKey.map((k, i) => `WHEN ${keyText(t, i)} IS NULL THEN ${ql(REJECT.missingKey(k))}`).join('\n       ')} END AS reason
+     FROM (SELECT b, n, line, note, CASE WHEN note IS NULL THEN pg_temp.sluice_try_jsonb(line) END AS j FROM pg_temp._sluice_lines) x`,
+  'INSERT INTO pg_temp._sluice_stage (b, n, j) SELECT b, n, j FROM pg_temp._sluice_checked WHERE reason IS NULL',
+];
+export const CHECKED_COUNTS_SQL =
+  'SELECT b, count(*) FILTER (WHERE reason IS NULL)::int AS rows, count(*) FILTER (WHERE reason IS NOT NULL)::int AS rejected FROM pg_temp._sluice_checked GROUP BY b';
+
+export const DELETE_REJECTS_SQL = 'DELETE FROM sluice._rejects WHERE batch_key IN (SELECT batch_key FROM pg_temp._sluice_batches)';
+export const INSERT_REJECTS_SQL = `INSERT INTO sluice._rejects (batch_key, line_number, reason, line, run_id, rejected_at)
+  SELECT t.batch_key, c.n, c.reason, c.line, $1, now() FROM pg_temp._sluice_checked c JOIN pg_temp._sluice_batches t USING (b) WHERE c.reason IS NOT NULL`;
+
+/** Whether a key occurs twice in the group: only then does the merge pay for sorting the rows. */
+export const hasDuplicatesSql = (t: TableSpec): string =>
+  `SELECT EXISTS (SELECT 1 FROM pg_temp._sluice_stage GROUP BY ${t.primaryKey.map((_, i) => keyText(t, i)).join(', ')} HAVING count(*) > 1) AS dups`;
+
+/** One merge for the group: a key seen twice keeps its last line (latest batch, then latest line). */
+export function mergeSql(t: TableSpec, dedupe: boolean): string {
+  const cols = t.primaryKey.map(qi).join(', ');
+  const ks = t.primaryKey.map((_, i) => `s._k${i}`).join(', ');
+  return `INSERT INTO ${rawTable(t)} (${cols}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
+  SELECT ${dedupe ? `DISTINCT ON (${ks}) ` : ''}${ks}, s.j, t.partition_at, t.batch_key, now()
+  FROM (SELECT b, n, j, ${t.primaryKey.map((_, i) => `${keyText(t, i)} AS _k${i}`).join(', ')} FROM pg_temp._sluice_stage) s JOIN pg_temp._sluice_batches t USING (b)${
+    dedupe ? `\n  ORDER BY ${ks}, s.b DESC, s.n DESC` : ''
+  }
+  ON CONFLICT (${cols}) DO UPDATE SET data = excluded.data, _sluice_partition = excluded._sluice_partition,
+    _sluice_batch = excluded._sluice_batch, _sluice_loaded_at = excluded._sluice_loaded_at`;
+}
+
+export const LEDGER_RECHECK_SQL = 'SELECT batch_key, version FROM sluice._loads WHERE batch_key = ANY($1::text[])';
+export const INSERT_LEDGER_SQL = `INSERT INTO sluice._loads (batch_key, source, stream, version, size, rows, rejected, run_id, loaded_at)
+  SELECT k, $1, $2, v, s, r, x, $3, now() FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[]) AS u(k, v, s, r, x)
+  ON CONFLICT (batch_key) DO UPDATE SET source = excluded.source, stream = excluded.stream, version = excluded.version, size = excluded.size,
+    rows = excluded.rows, rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`;
