@@ -26,7 +26,11 @@ const rssKb = (pid) => {
 function sluice(args, cwd) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
+    });
     let peak = 0;
     let out = '';
     const timer = setInterval(() => {
@@ -71,7 +75,9 @@ async function backfill() {
     const r = await sluice(['fetch', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
     const requests = sim.requests.length;
     const ideal = (requests * latencyMs) / concurrency;
-    console.log(`backfill ${hours} hours: ${requests} requests in ${(r.ms / 1000).toFixed(2)} s; ideal ${(ideal / 1000).toFixed(2)} s; ratio ${(r.ms / ideal).toFixed(2)}x (target <= 1.3x)`);
+    console.log(
+      `backfill ${hours} hours: ${requests} requests in ${(r.ms / 1000).toFixed(2)} s; ideal ${(ideal / 1000).toFixed(2)} s; ratio ${(r.ms / ideal).toFixed(2)}x (target <= 1.3x)`,
+    );
   } finally {
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -95,7 +101,9 @@ async function throughput(total) {
     const t0 = performance.now();
     const floorDb = await DuckDBInstance.create(path.join(dir, 'floor.duckdb'));
     const fc = await floorDb.connect();
-    await fc.run(`CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/amplitude/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`);
+    await fc.run(
+      `CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/amplitude/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`,
+    );
     const floorMs = performance.now() - t0;
     fc.closeSync();
     floorDb.closeSync();

@@ -23,7 +23,11 @@ function rssKb(pid) {
 function runSluice(args, cwd) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' } });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+    });
     let peak = 0;
     let out = '';
     const timer = setInterval(() => {
@@ -63,7 +67,9 @@ export async function main(total = Number(process.argv[2] ?? 200_000)) {
     const t0 = performance.now();
     const inst = await DuckDBInstance.create(path.join(dir, 'floor.duckdb'));
     const conn = await inst.connect();
-    await conn.run(`CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/github/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`);
+    await conn.run(
+      `CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/github/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`,
+    );
     const floorMs = performance.now() - t0;
     const rows = Number((await conn.runAndReadAll('SELECT count(*) FROM floor')).getRows()[0][0]);
     conn.closeSync();

@@ -39,7 +39,8 @@ export function renderRun(record: RunRecord, steps: readonly string[]): string {
         `${count(t, 'pass')} tests passed${count(t, 'fail') + count(t, 'error') ? `, ${count(t, 'fail') + count(t, 'error')} failed` : ''}${count(t, 'warn') ? `, ${count(t, 'warn')} warned` : ''}`,
     );
     for (const x of m.filter((y) => y.status === 'failed')) lines.push(`  model ${x.model} failed: ${x.error ?? ''}`);
-    for (const x of t.filter((y) => y.status === 'fail' || y.status === 'error')) lines.push(`  test ${x.test} on ${x.model}.${x.column} failed: ${x.failures} rows`);
+    for (const x of t.filter((y) => y.status === 'fail' || y.status === 'error'))
+      lines.push(`  test ${x.test} on ${x.model}.${x.column} failed: ${x.failures} rows`);
   }
   for (const e of record.errors) lines.push(`error: ${e.message}${e.hint ? `\n  → ${e.hint}` : ''}`);
   const verdict = record.exit_code === 0 ? 'done' : record.exit_code === 1 ? 'done with failures (exit 1)' : 'stopped (exit 2)';

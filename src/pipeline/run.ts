@@ -1,5 +1,5 @@
-import { isSluiceError, type SluiceError, toSluiceError } from '../core/errors.js';
 import fs from 'node:fs';
+import { isSluiceError, type SluiceError, toSluiceError } from '../core/errors.js';
 import { fetchStream } from './fetch.js';
 import { loadStream } from './load.js';
 import { acquireLock } from './lock.js';
