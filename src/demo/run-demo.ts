@@ -7,6 +7,7 @@ import { Project } from '../pipeline/project.js';
 import { runPipeline } from '../pipeline/run.js';
 import type { RunRecord } from '../pipeline/run-record.js';
 import { projectStatus, type StreamStatus } from '../pipeline/status.js';
+import { bundledFiles } from '../transform/bundled.js';
 import { startAmplitudeSim } from './amplitude-sim.js';
 import { startGithubSim } from './github-sim.js';
 import { type DemoMetrics, demoMetrics } from './metrics.js';
@@ -54,14 +55,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         '',
       ].join('\n'),
     );
+    // The bundled models, built after every load: staging → intermediate → marts.
+    for (const set of ['github', 'amplitude']) {
+      for (const [rel, text] of bundledFiles(set)) {
+        const file = path.join(dir, 'models', rel);
+        if (fs.existsSync(file)) continue;
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+      }
+    }
     const config = loadConfig({ file: configFile });
     const project = new Project(config, o.log);
     let first: RunRecord;
     let second: RunRecord;
     let status: StreamStatus[];
     try {
-      first = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load'] });
-      second = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load'] });
+      first = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load', 'transform'] });
+      second = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load', 'transform'] });
       status = await projectStatus(project);
     } finally {
       await project.close();
