@@ -132,6 +132,23 @@ describe('s3 store', () => {
     expect(await store.head('k/a.jsonl.gz')).toBeUndefined();
   });
 
+  it('sends small objects without the SDK middleware, and falls back to the SDK when the server rejects that signing', async () => {
+    const store = s3Store({ prefix: 'fallback/' });
+    const one = await landed(randomBytes(2000));
+    let since = server.requests.length;
+    await store.putFile('a.jsonl.gz', one.file, one.expected);
+    expect(server.puts(since).map((p) => p.headers['amz-sdk-invocation-id'])).toEqual([undefined]);
+
+    server.faults.rejectSignature = 1;
+    const two = await landed(randomBytes(2000));
+    since = server.requests.length;
+    await store.putFile('b.jsonl.gz', two.file, two.expected);
+    const puts = server.puts(since);
+    expect(puts.map((p) => p.status)).toEqual([403, 200]);
+    expect(puts[1]?.headers['amz-sdk-invocation-id']).toBeDefined();
+    expect((await server.getObject('lake', 'fallback/b.jsonl.gz')).equals(fs.readFileSync(two.file))).toBe(true);
+  });
+
   it('asks for server-side encryption on every upload when configured', async () => {
     const kms = s3Store({ prefix: 'sse/', sse: 'aws:kms', kms_key_id: 'alias/sluice', multipart_threshold_mb: 5, part_size_mb: 5 });
     const aes = s3Store({ prefix: 'sse/', sse: 'AES256' });

@@ -18,6 +18,8 @@ export interface Faults {
   corruptInTransit: number;
   /** Store the next N object bodies one byte short, answer 200 and echo no checksum (a careless server). */
   truncateStored: number;
+  /** Answer the next N object PUTs 403 SignatureDoesNotMatch (what a server that signs differently says). */
+  rejectSignature: number;
 }
 /** Strips `aws-chunked` framing: `hex[;ext]\r\n data\r\n … 0\r\n trailer: value\r\n\r\n`. */
 export declare function decodeAwsChunked(buf: Buffer): {

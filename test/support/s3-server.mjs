@@ -94,7 +94,7 @@ function xmlError(res, status, code, message) {
 export class S3TestServer {
   dir;
   requests = [];
-  faults = { corruptInTransit: 0, truncateStored: 0 };
+  faults = { corruptInTransit: 0, truncateStored: 0, rejectSignature: 0 };
   port = 0;
   #buckets;
   #server;
@@ -218,6 +218,12 @@ export class S3TestServer {
       }
     });
     const handler = this.#handler;
+    if (isObjectPut && this.faults.rejectSignature > 0) {
+      this.faults.rejectSignature--;
+      req.resume();
+      xmlError(res, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+      return;
+    }
     if (!isObjectPut) {
       handler(req, res);
       return;

@@ -17,6 +17,7 @@ import type { S3StorageConfig } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
 import type { ObjectStore, PutResult, StoredObject } from '../../core/object-store.js';
 import { ByteBudget } from './byte-budget.js';
+import { FastPut } from './fast-put.js';
 import { isNotFound, type S3Where, s3Error } from './s3-errors.js';
 import { putMultipart, putVerified, SHA256_METADATA, type UploadTarget } from './s3-upload.js';
 
@@ -94,6 +95,7 @@ export class S3Store implements ObjectStore {
       where: (key) => this.#where(key),
       encryption,
       budget: new ByteBudget(MEMORY_BUDGET),
+      fast: new FastPut(this.#client, config.bucket, { endpoint: config.endpoint, forcePathStyle: config.force_path_style }),
       partBytes: config.part_size_mb * MIB,
       partConcurrency: 4,
     };

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SluiceError } from '../../core/errors.js';
 import type { ByteBudget } from './byte-budget.js';
+import { type FastPut, S3Answer } from './fast-put.js';
 import { type S3Where, s3Error } from './s3-errors.js';
 
 /** Everything an upload needs from its store. */
@@ -23,6 +24,8 @@ export interface UploadTarget {
   where(key: string): S3Where;
   encryption: { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string };
   budget: ByteBudget;
+  /** A cheaper PUT for small objects, when the endpoint allows it. */
+  fast: FastPut | undefined;
   partBytes: number;
   partConcurrency: number;
 }
@@ -79,22 +82,45 @@ async function confirm(
   if (meta !== undefined && meta !== expected.sha256) throw mismatch(t, fullKey, 'the object metadata names another checksum');
 }
 
+/** The fast path when it applies; on an answer that hints at signing trouble, the SDK from then on. */
+async function fastPut(t: UploadTarget, fullKey: string, body: Buffer, sha256Hex: string): Promise<{ ETag?: string; ChecksumSHA256?: string } | undefined> {
+  if (!t.fast) return undefined;
+  const headers: Record<string, string> = {
+    'content-type': contentType(fullKey),
+    'x-amz-checksum-sha256': b64(sha256Hex),
+    'x-amz-content-sha256': sha256Hex,
+    [`x-amz-meta-${SHA256_METADATA}`]: sha256Hex,
+  };
+  if (t.encryption.ServerSideEncryption) headers['x-amz-server-side-encryption'] = t.encryption.ServerSideEncryption;
+  if (t.encryption.SSEKMSKeyId) headers['x-amz-server-side-encryption-aws-kms-key-id'] = t.encryption.SSEKMSKeyId;
+  try {
+    const answer = await t.fast.put(fullKey, body, headers);
+    return answer && { ETag: answer.etag, ChecksumSHA256: answer['x-amz-checksum-sha256'] };
+  } catch (error) {
+    if (!(error instanceof S3Answer && error.suspicious)) throw s3Error(error, 'PutObject', t.where(fullKey));
+    t.fast.disable();
+    return undefined;
+  }
+}
+
 /** One PUT whose SHA-256 the server verifies before it stores anything. Returns the ETag. */
 export async function putVerified(t: UploadTarget, fullKey: string, body: Buffer, sha256Hex: string): Promise<string> {
-  const out = await send(t, fullKey, 'PutObject', () =>
-    t.client.send(
-      new PutObjectCommand({
-        Bucket: t.bucket,
-        Key: fullKey,
-        Body: body,
-        ContentLength: body.length,
-        ContentType: contentType(fullKey),
-        ChecksumSHA256: b64(sha256Hex),
-        Metadata: { [SHA256_METADATA]: sha256Hex },
-        ...t.encryption,
-      }),
-    ),
-  );
+  const out =
+    (await fastPut(t, fullKey, body, sha256Hex)) ??
+    (await send(t, fullKey, 'PutObject', () =>
+      t.client.send(
+        new PutObjectCommand({
+          Bucket: t.bucket,
+          Key: fullKey,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: contentType(fullKey),
+          ChecksumSHA256: b64(sha256Hex),
+          Metadata: { [SHA256_METADATA]: sha256Hex },
+          ...t.encryption,
+        }),
+      ),
+    ));
   try {
     await confirm(t, fullKey, out.ChecksumSHA256, { size: body.length, sha256: sha256Hex }, undefined);
   } catch (error) {
