@@ -117,9 +117,9 @@ async function throughput(total) {
   }
 }
 
-export async function main(total = Number(process.argv[2] ?? 1_000_000)) {
+export async function main(total = 1_000_000) {
   await backfill();
   await throughput(total);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv[2] ? Number(process.argv[2]) : undefined);

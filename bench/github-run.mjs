@@ -48,7 +48,7 @@ function runSluice(args, cwd) {
   });
 }
 
-export async function main(total = Number(process.argv[2] ?? 200_000)) {
+export async function main(total = 200_000) {
   const repos = Array.from({ length: Math.ceil(total / PER_REPO) }, (_, i) => `org${Math.floor(i / 50)}/repo${i}`);
   const sim = await startGithubSim({ seed: 11, repos, events: PER_REPO, spanHours: 24 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-gh-'));
@@ -87,4 +87,4 @@ export async function main(total = Number(process.argv[2] ?? 200_000)) {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv[2] ? Number(process.argv[2]) : undefined);

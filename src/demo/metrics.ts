@@ -1,4 +1,3 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 
 export interface DemoMetrics {
   events: number;
@@ -10,6 +9,7 @@ export interface DemoMetrics {
 
 /** Top figures from the demo warehouse, read with DuckDB itself (read-only, after the run). */
 export async function demoMetrics(warehouseFile: string): Promise<DemoMetrics> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(warehouseFile, { access_mode: 'READ_ONLY' });
   const conn = await inst.connect();
   try {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.js';
 import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
@@ -29,7 +29,9 @@ export class DuckDbSqlTarget implements SqlTarget {
   static async open(file: string): Promise<DuckDbSqlTarget> {
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      return new DuckDbSqlTarget(await DuckDBInstance.create(file));
+      // Loaded when used: DuckDB's native library is the heaviest part of starting the CLI.
+      const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+      return new DuckDbSqlTarget(await Instance.create(file));
     } catch (error) {
       const busy = /lock/i.test((error as Error).message);
       throw new SluiceError('warehouse_unreachable', `cannot open the DuckDB warehouse ${file}: ${(error as Error).message.split('\n')[0]}`, {
