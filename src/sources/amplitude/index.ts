@@ -6,7 +6,7 @@ import { SluiceError } from '../../core/errors.js';
 import { floorHour, HOUR_MS } from '../../core/hours.js';
 import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec, WindowPlan } from '../../core/source.js';
-import { HttpClient } from '../../http/client.js';
+import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
 import { openArchive, passGzip } from './archive.js';
 import { AMPLITUDE_REGIONS, type AmplitudeConfig, amplitudeConfigSchema } from './config.js';
@@ -23,15 +23,10 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
   create(config, ctx): Source {
     // Amplitude counts about 5 concurrent requests per project: stay at or below that by default.
     const concurrency = config.concurrency ?? 4;
-    const http = new HttpClient({
-      timeoutMs: config.timeout_seconds * 1000,
-      maxRetries: config.max_retries,
-      retryBaseMs: config.retry_base_ms,
-      maxRateLimitWaitMs: 15 * 60_000,
-      connections: concurrency,
+    const http = httpClientFor(config, {
       log: ctx.log,
       authHint: `${ctx.at}.api_key and ${ctx.at}.secret_key (the project's API key and secret key)`,
-      context: { source: config.name },
+      maxRateLimitWaitMs: 15 * 60_000,
     });
     const baseUrl = (config.base_url ?? AMPLITUDE_REGIONS[config.region]).replace(/\/+$/, '');
     const authorization = `Basic ${Buffer.from(`${config.api_key.reveal()}:${config.secret_key.reveal()}`).toString('base64')}`;

@@ -1,7 +1,7 @@
 import { isSluiceError, toSluiceError } from '../../core/errors.js';
 import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
-import { HttpClient } from '../../http/client.js';
+import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
 import { type GithubConfig, githubConfigSchema } from './config.js';
 import { readFeed } from './feed.js';
@@ -15,15 +15,10 @@ export const githubSource: SourcePlugin<GithubConfig> = {
   configSchema: githubConfigSchema,
   create(config, ctx): Source {
     const concurrency = config.concurrency ?? 4;
-    const http = new HttpClient({
-      timeoutMs: config.timeout_seconds * 1000,
-      maxRetries: config.max_retries,
-      retryBaseMs: config.retry_base_ms,
-      maxRateLimitWaitMs: config.rate_limit_max_wait * 1000,
-      connections: concurrency,
+    const http = httpClientFor(config, {
       log: ctx.log,
       authHint: `${ctx.at}.token (a GitHub token with read access, or leave it empty for public data)`,
-      context: { source: config.name },
+      maxRateLimitWaitMs: config.rate_limit_max_wait * 1000,
     });
     const baseUrl = (config.base_url ?? 'https://api.github.com').replace(/\/+$/, '');
     const headers: Record<string, string> = {

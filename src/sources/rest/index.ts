@@ -1,5 +1,5 @@
 import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
-import { HttpClient } from '../../http/client.js';
+import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
 import { authHint, RestAuth } from './auth.js';
 import { readChildStream } from './child-stream.js';
@@ -20,16 +20,7 @@ export const restSource: SourcePlugin<RestConfig> = {
   configSchema: restConfigSchema,
   create(config, ctx): Source {
     const concurrency = config.concurrency ?? 4;
-    const http = new HttpClient({
-      timeoutMs: config.timeout_seconds * 1000,
-      maxRetries: config.max_retries,
-      retryBaseMs: config.retry_base_ms,
-      maxRateLimitWaitMs: MAX_RATE_LIMIT_WAIT_MS,
-      connections: concurrency,
-      log: ctx.log,
-      authHint: authHint(config.auth, ctx.at),
-      context: { source: config.name },
-    });
+    const http = httpClientFor(config, { log: ctx.log, authHint: authHint(config.auth, ctx.at), maxRateLimitWaitMs: MAX_RATE_LIMIT_WAIT_MS });
     const c: RestContext = {
       config,
       requester: new RestAuth({ http, config, at: ctx.at, log: ctx.log }),
