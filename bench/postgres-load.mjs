@@ -185,7 +185,7 @@ function timed(cmd, args, o = {}) {
   });
 }
 
-export async function main(total = Number(process.argv[2] ?? 1_000_000)) {
+export async function main(total = 1_000_000) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-pg-'));
   let server;
   try {
@@ -245,4 +245,4 @@ export async function main(total = Number(process.argv[2] ?? 1_000_000)) {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv[2] ? Number(process.argv[2]) : undefined);

@@ -1,4 +1,3 @@
-
 export interface DemoMetrics {
   events: number;
   byType: Array<{ type: string; events: number }>;

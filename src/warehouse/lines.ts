@@ -1,15 +1,29 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { SluiceError } from '../core/errors.js';
 
 const CHUNK = 256 * 1024;
 const NL = 0x0a;
 
-/** The decompressed chunks of a gzip file (several gzip members read as one, like `gunzip`). */
-export function gunzipChunks(file: string): AsyncIterable<Buffer> {
+/** Files up to this size are read and decompressed in one call: the common small batch skips stream overhead. */
+const WHOLE_FILE_MAX = 1024 * 1024;
+const gunzip = promisify(zlib.gunzip);
+
+/**
+ * The decompressed chunks of a gzip file (several gzip members read as one, like `gunzip`).
+ * Memory stays bounded whatever the batch size: a large file is streamed chunk by chunk.
+ */
+export async function* gunzipChunks(file: string): AsyncGenerator<Buffer> {
+  const { size } = await fs.promises.stat(file);
+  if (size === 0) return; // no bytes, no lines (gzip itself would call it truncated)
+  if (size <= WHOLE_FILE_MAX) {
+    yield await gunzip(await fs.promises.readFile(file));
+    return;
+  }
   // pipeline() passes a read error (or a corrupt gzip) on to the stream we iterate.
-  return pipeline(fs.createReadStream(file, { highWaterMark: CHUNK }), zlib.createGunzip({ chunkSize: CHUNK }), () => {}) as unknown as AsyncIterable<Buffer>;
+  yield* pipeline(fs.createReadStream(file, { highWaterMark: CHUNK }), zlib.createGunzip({ chunkSize: CHUNK }), () => {}) as unknown as AsyncIterable<Buffer>;
 }
 
 /**

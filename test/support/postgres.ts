@@ -13,6 +13,8 @@ import pg from 'pg';
  */
 export interface PgServer {
   readonly port: number;
+  /** The cluster's folder (data, socket, log), removed by stopPostgres. */
+  readonly dir: string;
   readonly password: string;
   /** A connection URL for a database (default `postgres`). */
   url(database?: string, password?: string): string;
@@ -119,6 +121,7 @@ export async function startPostgres(): Promise<PgServer> {
   const url = (database = 'postgres', password = PASSWORD) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const server: PgServer = {
     port,
+    dir,
     password: PASSWORD,
     url,
     start() {
@@ -166,7 +169,9 @@ export async function startPostgres(): Promise<PgServer> {
   return server;
 }
 
-/** Stops a server and removes its folder (the exit hook covers a test process that dies first). */
+/** Stops a server and removes its folder (the exit hook covers a test process that exits first). */
 export function stopPostgres(server: PgServer | undefined): void {
-  server?.stop('immediate');
+  if (!server) return;
+  server.stop('immediate');
+  fs.rmSync(server.dir, { recursive: true, force: true });
 }

@@ -7,8 +7,8 @@ import { SluiceError } from '../../core/errors.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
 import { quoteIdent as qi, quoteLiteral as ql, rawTableName, timestampText } from '../sql.js';
-import { type BatchSource, batchLoadSql, NOTES } from './load-sql.js';
 import { readDuckLedgerDetail } from './ledger-detail.js';
+import { type BatchSource, batchLoadSql, NOTES } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
 
 const SETUP = [

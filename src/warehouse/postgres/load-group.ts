@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
 import { pendingBatches } from '../pending.js';
@@ -15,18 +16,20 @@ import {
   createTableSql,
   DELETE_REJECTS_SQL,
   fastCountsSql,
-  hasDuplicatesSql,
   INSERT_BATCHES_SQL,
   INSERT_LEDGER_SQL,
   INSERT_REJECTS_SQL,
   LEDGER_RECHECK_SQL,
   LINES_SQL,
+  mergeNeedsSql,
   mergeSql,
   rawTable,
-  STAGE_SQL,
+  stageSql,
 } from './load-sql.js';
 
 type Counts = Map<number, { rows: number; rejected: number }>;
+
+const LOCK_WAIT = '1h';
 
 /** A stable 64-bit advisory lock key for a name (PostgreSQL's hashtext is internal). */
 export function lockKey(name: string): string {
@@ -53,10 +56,7 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
   const table = rawTable(t);
   const key = lockKey(table);
   const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [key]);
-  if (!got.rows[0]?.ok) {
-    log.info({ table }, 'load.lock.waiting');
-    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
-  }
+  if (!got.rows[0]?.ok) await waitForLock(c, table, key, log);
   await c.query(createTableSql(t));
   const ledger = await c.query<{ batch_key: string; version: string }>(LEDGER_RECHECK_SQL, [batches.map((b) => b.key)]);
   const todo = pendingBatches(t.mode, batches, new Map(ledger.rows.map((r) => [r.batch_key, { version: r.version }])));
@@ -64,7 +64,7 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
 
   await c.query("SET LOCAL work_mem = '256MB'"); // the merge sorts the group's rows by key
   if (t.mode === 'full') await c.query(`DELETE FROM ${table}`);
-  for (const sql of STAGE_SQL) await c.query(sql);
+  for (const sql of stageSql(t)) await c.query(sql);
   await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), todo.map((b) => timestampText(b.partitionMs))]);
   const files: StageFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: b.file }));
 
@@ -77,10 +77,7 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
     counts = await checkedPath(c, t, files);
   }
   const rows = [...counts.values()].reduce((n, x) => n + x.rows, 0);
-  if (rows > 0) {
-    const dups = await c.query<{ dups: boolean }>(hasDuplicatesSql(t));
-    await c.query(mergeSql(t, dups.rows[0]?.dups ?? true));
-  }
+  if (rows > 0) await merge(c, t);
   await c.query(DELETE_REJECTS_SQL);
   if (checked) await c.query(INSERT_REJECTS_SQL, [runId]);
 
@@ -97,6 +94,38 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
   ]);
   const byKey = new Map(todo.map((b, i) => [b.key, countOf(i)]));
   return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
+}
+
+/** Another load of the table is running: wait for it (it may load our batches), but not forever. */
+async function waitForLock(c: pg.Client, table: string, key: string, log: Logger): Promise<void> {
+  log.info({ table }, 'load.lock.waiting');
+  await c.query(`SET LOCAL lock_timeout = '${LOCK_WAIT}'`);
+  try {
+    await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error;
+    throw new SluiceError('internal', `another load of ${table} has held its lock for ${LOCK_WAIT}`, {
+      hint: "look for a stuck load (pg_stat_activity where application_name = 'sluice'), stop it, and run load again",
+      retryable: true,
+      cause: error,
+    });
+  }
+  await c.query('SET LOCAL lock_timeout = 0');
+}
+
+/** The cheapest statement that merges the group correctly; a plain insert that meets a key after all falls back. */
+async function merge(c: pg.Client, t: TableSpec): Promise<void> {
+  const needs = (await c.query<{ dups: boolean; overlap: boolean }>(mergeNeedsSql(t))).rows[0];
+  if (needs?.dups) return void (await c.query(mergeSql(t, 'dedupe')));
+  if (needs?.overlap) return void (await c.query(mergeSql(t, 'upsert')));
+  await c.query('SAVEPOINT sluice_insert');
+  try {
+    await c.query(mergeSql(t, 'insert'));
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error; // a row written by something other than sluice
+    await c.query('ROLLBACK TO SAVEPOINT sluice_insert');
+    await c.query(mergeSql(t, 'upsert'));
+  }
 }
 
 /** Every line parsed by the COPY itself; undefined when some line is a reject (or cannot be copied). */

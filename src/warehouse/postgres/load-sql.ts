@@ -23,19 +23,24 @@ export function createTableSql(t: TableSpec): string {
   return `CREATE TABLE IF NOT EXISTS ${rawTable(t)} (${keys}, data jsonb NOT NULL, _sluice_partition timestamp, _sluice_batch text NOT NULL, _sluice_loaded_at timestamptz NOT NULL, PRIMARY KEY (${t.primaryKey.map(qi).join(', ')}))`;
 }
 
-/** The group's batches and its parsed rows; temp tables live until the transaction ends. */
-export const STAGE_SQL = [
+const staged = (t: TableSpec) => t.primaryKey.map((_, i) => `_k${i}`);
+const goodRow = (t: TableSpec) => ['_obj', ...staged(t).map((k) => `${k} IS NOT NULL`)].join(' AND ');
+
+/**
+ * The group's batches and its parsed rows; temp tables live until the transaction ends. The
+ * stage works out each row's key (and whether it is an object) once, as the COPY writes it.
+ */
+export const stageSql = (t: TableSpec): string[] => [
   'CREATE TEMP TABLE _sluice_batches (b int PRIMARY KEY, batch_key text NOT NULL, partition_at timestamp NOT NULL) ON COMMIT DROP',
-  'CREATE TEMP TABLE _sluice_stage (b int NOT NULL, n bigint NOT NULL, j jsonb NOT NULL) ON COMMIT DROP',
+  `CREATE TEMP TABLE _sluice_stage (b int NOT NULL, n bigint NOT NULL, j jsonb NOT NULL,
+     _obj boolean GENERATED ALWAYS AS (jsonb_typeof(j) = 'object') STORED,
+     ${t.primaryKey.map((k, i) => `_k${i} text GENERATED ALWAYS AS (j ->> ${ql(k)}) STORED`).join(',\n     ')}) ON COMMIT DROP`,
 ];
 export const INSERT_BATCHES_SQL =
   'INSERT INTO pg_temp._sluice_batches (b, batch_key, partition_at) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamp[])';
 
 /** Fast path: PostgreSQL parses every line as jsonb while it copies; one bad line fails the COPY. */
 export const COPY_JSONB_SQL = 'COPY pg_temp._sluice_stage (b, n, j) FROM STDIN';
-
-const keyText = (t: TableSpec, i: number) => `j ->> ${ql(t.primaryKey[i]!)}`;
-const goodRow = (t: TableSpec) => [`jsonb_typeof(j) = 'object'`, ...t.primaryKey.map((_, i) => `${keyText(t, i)} IS NOT NULL`)].join(' AND ');
 
 /** Per batch: rows that can be merged, and rows that would be rejects (> 0 sends the group to the checked path). */
 export const fastCountsSql = (t: TableSpec): string =>
@@ -54,7 +59,7 @@ export const classifySql = (t: TableSpec): string[] => [
   `CREATE TEMP TABLE _sluice_checked ON COMMIT DROP AS
      SELECT b, n, line, j, CASE WHEN note IS NOT NULL THEN note
        WHEN j IS NULL OR jsonb_typeof(j) <> 'object' THEN ${ql(REJECT.notObject)}
-       ${t.primaryKey.map((k, i) => `WHEN ${keyText(t, i)} IS NULL THEN ${ql(REJECT.missingKey(k))}`).join('\n       ')} END AS reason
+       ${t.primaryKey.map((k) => `WHEN j ->> ${ql(k)} IS NULL THEN ${ql(REJECT.missingKey(k))}`).join('\n       ')} END AS reason
      FROM (SELECT b, n, line, note, CASE WHEN note IS NULL THEN pg_temp.sluice_try_jsonb(line) END AS j FROM pg_temp._sluice_lines) x`,
   'INSERT INTO pg_temp._sluice_stage (b, n, j) SELECT b, n, j FROM pg_temp._sluice_checked WHERE reason IS NULL',
 ];
@@ -65,19 +70,33 @@ export const DELETE_REJECTS_SQL = 'DELETE FROM sluice._rejects WHERE batch_key I
 export const INSERT_REJECTS_SQL = `INSERT INTO sluice._rejects (batch_key, line_number, reason, line, run_id, rejected_at)
   SELECT t.batch_key, c.n, c.reason, c.line, $1, now() FROM pg_temp._sluice_checked c JOIN pg_temp._sluice_batches t USING (b) WHERE c.reason IS NOT NULL`;
 
-/** Whether a key occurs twice in the group: only then does the merge pay for sorting the rows. */
-export const hasDuplicatesSql = (t: TableSpec): string =>
-  `SELECT EXISTS (SELECT 1 FROM pg_temp._sluice_stage GROUP BY ${t.primaryKey.map((_, i) => keyText(t, i)).join(', ')} HAVING count(*) > 1) AS dups`;
+/**
+ * What the merge must handle: a key twice in the group (`dups`: keep the last), and keys the
+ * table already holds (`overlap`: update them). Without either, a plain insert does, which is
+ * markedly cheaper than `ON CONFLICT`.
+ */
+export function mergeNeedsSql(t: TableSpec): string {
+  const on = t.primaryKey.map((k, i) => `r.${qi(k)} = s._k${i}`).join(' AND ');
+  return `SELECT EXISTS (SELECT 1 FROM pg_temp._sluice_stage GROUP BY ${staged(t).join(', ')} HAVING count(*) > 1) AS dups,
+  EXISTS (SELECT 1 FROM pg_temp._sluice_stage s JOIN ${rawTable(t)} r ON ${on}) AS overlap`;
+}
 
-/** One merge for the group: a key seen twice keeps its last line (latest batch, then latest line). */
-export function mergeSql(t: TableSpec, dedupe: boolean): string {
+/**
+ * The group's rows into the table. `insert`: no key repeats and none is in the table yet.
+ * `upsert`: update the keys the table holds. `dedupe`: also a key seen twice in the group, which
+ * keeps its last line (latest batch, then latest line).
+ */
+export function mergeSql(t: TableSpec, how: 'insert' | 'upsert' | 'dedupe'): string {
   const cols = t.primaryKey.map(qi).join(', ');
-  const ks = t.primaryKey.map((_, i) => `s._k${i}`).join(', ');
-  return `INSERT INTO ${rawTable(t)} (${cols}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
+  const ks = staged(t)
+    .map((k) => `s.${k}`)
+    .join(', ');
+  const dedupe = how === 'dedupe';
+  const insert = `INSERT INTO ${rawTable(t)} (${cols}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
   SELECT ${dedupe ? `DISTINCT ON (${ks}) ` : ''}${ks}, s.j, t.partition_at, t.batch_key, now()
-  FROM (SELECT b, n, j, ${t.primaryKey.map((_, i) => `${keyText(t, i)} AS _k${i}`).join(', ')} FROM pg_temp._sluice_stage) s JOIN pg_temp._sluice_batches t USING (b)${
-    dedupe ? `\n  ORDER BY ${ks}, s.b DESC, s.n DESC` : ''
-  }
+  FROM pg_temp._sluice_stage s JOIN pg_temp._sluice_batches t USING (b)`;
+  if (how === 'insert') return insert;
+  return `${insert}${dedupe ? `\n  ORDER BY ${ks}, s.b DESC, s.n DESC` : ''}
   ON CONFLICT (${cols}) DO UPDATE SET data = excluded.data, _sluice_partition = excluded._sluice_partition,
     _sluice_batch = excluded._sluice_batch, _sluice_loaded_at = excluded._sluice_loaded_at`;
 }
