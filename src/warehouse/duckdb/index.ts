@@ -40,8 +40,10 @@ export class DuckDbWarehouse implements Warehouse {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
       // Loaded here, not at the top: a project on another warehouse never pays for DuckDB's start.
       const { DuckDBInstance } = await import('@duckdb/node-api');
-      // A loader needs little memory: cap DuckDB's buffer pool so RSS stays flat (it spills to disk).
-      instance = await DuckDBInstance.create(file, { memory_limit: process.env.SLUICE_DUCKDB_MEMORY ?? '192MB', threads: '1' });
+      // DuckDB's own memory default (80% of RAM): a tighter cap makes big merges fail, since the
+      // primary-key index must fit in memory. SLUICE_DUCKDB_MEMORY sets a cap where RAM is shared.
+      const memory = process.env.SLUICE_DUCKDB_MEMORY;
+      instance = await DuckDBInstance.create(file, { threads: '1', ...(memory ? { memory_limit: memory } : {}) });
     } catch (error) {
       const busy = /lock/i.test((error as Error).message);
       throw new SluiceError('warehouse_unreachable', `cannot open the DuckDB warehouse ${file}: ${(error as Error).message.split('\n')[0]}`, {
