@@ -4,46 +4,31 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { bundledFiles } from '../../transform/bundled.js';
 import { globals, print } from '../context.js';
-
-const CONFIG = `# sluice configuration — see the README for every key.
-# \${VAR} and \${VAR:-default} are read from the environment and from .env beside this file.
-state_dir: .sluice            # landing, run history, locks
-storage:
-  type: local
-  path: ./lake                # batches land here as github/events/dt=YYYY-MM-DD/hr=HH/<run>.jsonl.gz
-warehouse:
-  type: duckdb
-  path: ./warehouse.duckdb
-sources:
-  - name: github
-    type: github
-    repos: [duckdb/duckdb, apache/spark]
-    token: \${GITHUB_TOKEN:-}     # optional: raises the rate limit from 60 to 5,000 requests an hour
-    # lookback_hours: 6         # re-read margin: GitHub adds events up to 6 h late
-transform:
-  models: ./models
-# envs:
-#   prod: { storage: { type: local, path: /data/lake } }
-`;
-
-const ENV_EXAMPLE = `# Copy to .env and fill in. Never commit .env.
-GITHUB_TOKEN=
-`;
+import { askChoice, choiceFromFlags, STARTER_SOURCES, STARTER_STORAGES, STARTER_WAREHOUSES, starterFiles } from '../init-starter.js';
 
 export function registerInit(program: Command): void {
   program
     .command('init')
     .description('write a starter sluice.yaml, .env.example and models/')
     .option('--force', 'overwrite existing files')
-    .action(async (opts: { force?: boolean }, self: Command) => {
+    .option('--sources <list>', `sources to start with, comma-separated: ${STARTER_SOURCES.join(', ')} (default github)`)
+    .option('--storage <type>', `${STARTER_STORAGES.join(' | ')} (default local)`)
+    .option('--warehouse <type>', `${STARTER_WAREHOUSES.join(' | ')} (default duckdb)`)
+    .action(async (opts: { force?: boolean; sources?: string; storage?: string; warehouse?: string }, self: Command) => {
       const g = globals(self);
+      // On a terminal with no choice given, ask; otherwise (scripts, CI) take the flags or defaults.
+      const interactive = process.stdin.isTTY && process.stdout.isTTY && !g.json && !opts.sources && !opts.storage && !opts.warehouse;
+      const choice = interactive ? await askChoice(process.stdin, process.stdout) : choiceFromFlags(opts);
+      const starter = starterFiles(choice);
       const configFile = path.resolve(g.config ?? 'sluice.yaml');
       const dir = path.dirname(configFile);
       const files: Array<[string, string]> = [
-        [configFile, CONFIG],
-        [path.join(dir, '.env.example'), ENV_EXAMPLE],
-        // The bundled GitHub models: staging → marts, with their tests (see the README's Models section).
-        ...bundledFiles('github').map(([rel, text]): [string, string] => [path.join(dir, 'models', ...rel.split('/')), text]),
+        [configFile, starter.config],
+        [path.join(dir, '.env.example'), starter.env],
+        // The bundled models of the chosen sources: staging → marts, with their tests (README: Models).
+        ...choice.sources
+          .filter((s) => s !== 'rest')
+          .flatMap((set) => bundledFiles(set).map(([rel, text]): [string, string] => [path.join(dir, 'models', ...rel.split('/')), text])),
       ];
       const existing = files.filter(([f]) => fs.existsSync(f)).map(([f]) => path.relative(process.cwd(), f) || f);
       if (existing.length > 0 && !opts.force) {
@@ -54,6 +39,10 @@ export function registerInit(program: Command): void {
         fs.writeFileSync(file, text);
       }
       const written = files.map(([f]) => path.relative(process.cwd(), f) || f);
-      print(g, { written }, () => `wrote ${written.join(', ')}\nnext: sluice run github, then sluice transform`);
+      print(
+        g,
+        { written, choice },
+        () => `wrote ${written.join(', ')}\nnext: sluice check, then sluice run ${choice.sources.map((s) => (s === 'rest' ? 'calls' : s)).join(' ')}`,
+      );
     });
 }
