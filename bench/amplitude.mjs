@@ -4,51 +4,15 @@
 // 2. Throughput: 1,000,000 events of ~1 KB through fetch + sync + load into DuckDB → events/s and
 //    peak RSS, against the floor: DuckDB reading the same batches itself.
 // Run alone: node bench/amplitude.mjs [events]
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startAmplitudeSim } from '../dist/demo/amplitude-sim.js';
+import { runSluice } from './support/measure.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HOUR = 3_600_000;
-
-const rssKb = (pid) => {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
-
-function sluice(args, cwd) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
-    });
-    let peak = 0;
-    let out = '';
-    const timer = setInterval(() => {
-      peak = Math.max(peak, rssKb(child.pid));
-    }, 20);
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => {
-      clearInterval(timer);
-      if (code !== 0) reject(new Error(`sluice ${args.join(' ')} exited ${code}: ${out.slice(-400)}`));
-      else resolve({ ms: performance.now() - t0, peakMb: peak / 1024 });
-    });
-  });
-}
 
 function project(sim, source) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-amp-'));
@@ -72,7 +36,7 @@ async function backfill() {
   const dir = project(sim, { concurrency, max_hours_per_request: 1 });
   await sim.warm(new Date(start).toISOString(), start + hours * HOUR);
   try {
-    const r = await sluice(['fetch', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
+    const r = await runSluice(['fetch', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
     const requests = sim.requests.length;
     const ideal = (requests * latencyMs) / concurrency;
     console.log(
@@ -92,7 +56,7 @@ async function throughput(total) {
   const dir = project(sim, { concurrency: 4, max_hours_per_request: 24 });
   await sim.warm(new Date(start).toISOString(), start + hours * HOUR); // time sluice, not the simulator
   try {
-    const r = await sluice(['run', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
+    const r = await runSluice(['run', 'amplitude', '--start', iso(start), '--end', iso(start + (hours - 1) * HOUR)], dir);
     const inst = await DuckDBInstance.create(path.join(dir, 'warehouse.duckdb'), { access_mode: 'READ_ONLY' });
     const conn = await inst.connect();
     const events = Number((await conn.runAndReadAll('SELECT count(*) FROM raw.amplitude_events')).getRows()[0][0]);

@@ -1,52 +1,15 @@
 // Benchmark (issue 2): 200,000 GitHub-shaped events served by the simulated API, `sluice run` into
 // DuckDB, against the floor: DuckDB loading the same batches directly with read_json.
 // Prints events/s, peak RSS and the ratio. Run alone: node bench/github-run.mjs [events]
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startGithubSim } from '../dist/demo/github-sim.js';
+import { runSluice } from './support/measure.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PER_REPO = 250; // GitHub serves at most 300 events of a feed
-
-function rssKb(pid) {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-function runSluice(args, cwd) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sluice.js'), ...args], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
-    });
-    let peak = 0;
-    let out = '';
-    const timer = setInterval(() => {
-      peak = Math.max(peak, rssKb(child.pid));
-    }, 20);
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => {
-      clearInterval(timer);
-      if (code !== 0) reject(new Error(`sluice exited ${code}: ${out.slice(-500)}`));
-      else resolve({ ms: performance.now() - t0, peakMb: peak / 1024, out });
-      if (process.env.BENCH_VERBOSE) console.log(out);
-    });
-  });
-}
 
 export async function main(total = 200_000) {
   const repos = Array.from({ length: Math.ceil(total / PER_REPO) }, (_, i) => `org${Math.floor(i / 50)}/repo${i}`);

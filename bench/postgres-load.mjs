@@ -2,7 +2,7 @@
 // PostgreSQL, against the floor: `psql \copy` of the same lines into a plain jsonb table.
 // Prints rows/s, peak RSS and the ratio (target ≤ 2×). Uses a throwaway cluster of Debian's
 // postgresql (or SLUICE_BENCH_PG_URL). Run alone: node bench/postgres-load.mjs [rows]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,19 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import pg from 'pg';
+import { timed } from './support/measure.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS_PER_BATCH = 1000;
 const HOUR = 3_600_000;
 const isRoot = process.getuid?.() === 0;
-
-const rssKb = (pid) => {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
 
 /** A deterministic stream of GitHub-shaped events (~1 KB each), as the events API returns them. */
 function* githubEvents(total, startMs) {
@@ -160,29 +153,6 @@ async function query(url, sql) {
   } finally {
     await c.end();
   }
-}
-
-function timed(cmd, args, o = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...o });
-    let out = '';
-    let peak = 0;
-    const timer = setInterval(() => {
-      peak = Math.max(peak, rssKb(child.pid));
-    }, 20);
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => {
-      clearInterval(timer);
-      if (code !== 0) reject(new Error(`${path.basename(cmd)} exited ${code}: ${out.slice(-500)}`));
-      else resolve({ ms: performance.now() - t0, peakMb: peak / 1024 });
-    });
-  });
 }
 
 export async function main(total = 1_000_000) {
