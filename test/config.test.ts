@@ -155,6 +155,14 @@ describe('bad configs name the key and what was expected', () => {
     expect(configError({ sources: [github(), github()] }).message).toMatch(/sources\[1\]\.name: "github" is used twice/);
   });
 
+  it('a DuckDB memory_limit that is not a size names `warehouse.memory_limit`', () => {
+    expect(configError({ sources: [github()], warehouse: { type: 'duckdb', path: 'w.duckdb', memory_limit: 'lots' } }).message).toMatch(
+      /warehouse\.memory_limit: a size such as 256MB or 2GB/,
+    );
+    const file = writeConfig(workspace(), { sources: [github()], warehouse: { type: 'duckdb', path: 'w.duckdb', memory_limit: '1GB' } });
+    expect(loadConfig({ file, processEnv: {} }).warehouse).toMatchObject({ memory_limit: '1GB' });
+  });
+
   it('a bad storage type names `storage.type`', () => {
     expect(configError({ storage: { type: 'ftp' } }).message).toMatch(/storage\.type/);
   });

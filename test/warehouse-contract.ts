@@ -276,6 +276,31 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
       expect((await read(() => db.loads())).map((l) => [l.version, l.rows, l.run_id])).toEqual([['v-changed', 2, 'run-3']]);
     });
 
+    it('in a group mixing clean batches and batches with bad bytes, each reject keeps its own batch and line number', async () => {
+      const bad = Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xfe, 0x22, 0x7d]); // {"id":"\xfe"}
+      const b1 = batch(events, [line({ id: '1' }), 'nope', line({ id: '2' })]);
+      const b2 = batch(events, [line({ id: '3' }), bad, '{"id":"4",\r"v":1}', 'broken'], { hourMs: HOUR + 3_600_000 });
+      const b3 = batch(events, ['', line({ id: '1', v: 'later' }), line({ nokey: 1 })], { hourMs: HOUR + 7_200_000 });
+      expect(await load(events, [b1, b2, b3])).toEqual([
+        { rows: 2, rejected: 1 },
+        { rows: 2, rejected: 2 },
+        { rows: 1, rejected: 1 },
+      ]);
+      expect(await view(events)).toEqual([
+        ['1', { id: '1', v: 'later' }],
+        ['2', { id: '2' }],
+        ['3', { id: '3' }],
+        ['4', { id: '4', v: 1 }],
+      ]);
+      const rejects = await read(() => db.rejects());
+      expect(rejects.map((r) => [r.batch_key, r.line_number, r.reason])).toEqual([
+        [b1.key, 2, 'not a JSON object'],
+        [b2.key, 2, 'not valid UTF-8'],
+        [b2.key, 4, 'not a JSON object'],
+        [b3.key, 3, 'missing primary key: id'],
+      ]);
+    });
+
     it('a batch that cannot be read fails its whole group: no rows, rejects or ledger rows of any of its batches', async () => {
       const good = batch(events, [line({ id: '1' }), 'oops']);
       const corrupt = batch(events, [line({ id: '2' })]);

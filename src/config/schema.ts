@@ -42,6 +42,11 @@ export type S3StorageConfig = z.infer<typeof s3StorageSchema>;
 export const duckdbWarehouseSchema = z.strictObject({
   type: z.literal('duckdb'),
   path: z.string().min(1).default('./warehouse.duckdb'),
+  /** DuckDB's memory cap while loading, e.g. `512MB`, `2GB` (default 128MB). */
+  memory_limit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB or 2GB')
+    .optional(),
 });
 
 /** PostgreSQL: the URL holds the password, so it is a Secret as a whole. */

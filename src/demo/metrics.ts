@@ -1,3 +1,5 @@
+import { duckdb } from '../warehouse/duckdb/library.js';
+
 export interface DemoMetrics {
   events: number;
   byType: Array<{ type: string; events: number }>;
@@ -8,7 +10,7 @@ export interface DemoMetrics {
 
 /** Top figures from the demo warehouse, read with DuckDB itself (read-only, after the run). */
 export async function demoMetrics(warehouseFile: string): Promise<DemoMetrics> {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = await duckdb();
   const inst = await DuckDBInstance.create(warehouseFile, { access_mode: 'READ_ONLY' });
   const conn = await inst.connect();
   try {

@@ -59,18 +59,26 @@ export async function loadStream(project: Project, source: string, spec: StreamS
 }
 
 const BATCHES_PER_TRANSACTION = 64;
+/** Compressed bytes per transaction: bounds what a warehouse stages at once (about 8× this as JSON). */
+const BYTES_PER_TRANSACTION = 8 * 1024 * 1024;
 
 /**
  * Groups batches into transactions: many small batches per transaction for merge streams; for a
  * `full` stream, one snapshot (the batches of one run, named by their part) per transaction.
  */
-function transactions<T extends { key: string; part: string }>(todo: T[], mode: StreamSpec['mode']): T[][] {
+function transactions<T extends { key: string; part: string; size: number }>(todo: T[], mode: StreamSpec['mode']): T[][] {
   const groups: T[][] = [];
+  let bytes = 0;
   for (const o of todo) {
     const last = groups.at(-1);
-    const fits = last && (mode === 'full' ? last[0]!.part === o.part : last.length < BATCHES_PER_TRANSACTION);
-    if (fits) last.push(o);
-    else groups.push([o]);
+    const fits = last && (mode === 'full' ? last[0]!.part === o.part : last.length < BATCHES_PER_TRANSACTION && bytes + o.size <= BYTES_PER_TRANSACTION);
+    if (fits) {
+      last.push(o);
+      bytes += o.size;
+    } else {
+      groups.push([o]);
+      bytes = o.size;
+    }
   }
   return groups;
 }

@@ -2,13 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { duckdbWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
-import { quoteIdent as qi, quoteLiteral as ql, rawTableName, timestampText } from '../sql.js';
+import { quoteIdent as qi, quoteLiteral as ql, rawTableName } from '../sql.js';
 import { readDuckLedgerDetail } from './ledger-detail.js';
-import { type BatchSource, batchLoadSql, NOTES } from './load-sql.js';
+import { duckdb } from './library.js';
+import { type BatchSource, groupLoadSql, lineReader, NOTES } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
 
 const SETUP = [
@@ -22,6 +24,12 @@ const SETUP = [
      run_id VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)`,
 ];
 
+/** DuckDB's cap for a load; `memory_limit` in the config changes it. */
+const DEFAULT_MEMORY = '128MB';
+const ROW_GROUP_SIZE = 8192;
+
+const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message);
+
 /** The embedded default warehouse: one DuckDB file, read by DuckDB's own CSV/JSON readers. */
 export class DuckDbWarehouse implements Warehouse {
   readonly type = 'duckdb';
@@ -34,16 +42,20 @@ export class DuckDbWarehouse implements Warehouse {
     this.#conn = conn;
   }
 
-  static async open(file: string): Promise<DuckDbWarehouse> {
+  static async open(file: string, memoryLimit = DEFAULT_MEMORY): Promise<DuckDbWarehouse> {
     let instance: DuckDBInstance;
+    let conn: DuckDBConnection;
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      // Loaded here, not at the top: a project on another warehouse never pays for DuckDB's start.
-      const { DuckDBInstance } = await import('@duckdb/node-api');
-      // DuckDB's own memory default (80% of RAM): a tighter cap makes big merges fail, since the
-      // primary-key index must fit in memory. SLUICE_DUCKDB_MEMORY sets a cap where RAM is shared.
-      const memory = process.env.SLUICE_DUCKDB_MEMORY;
-      instance = await DuckDBInstance.create(file, { threads: '1', ...(memory ? { memory_limit: memory } : {}) });
+      const { DuckDBInstance } = await duckdb();
+      // One thread keeps each file's lines in order while they are numbered. The memory cap holds
+      // because nothing the load builds must stay in memory (no index over the raw tables).
+      instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: memoryLimit });
+      conn = await instance.connect();
+      // Small row groups are written out as they fill, instead of a whole group of wide JSON rows
+      // (about 120,000 by default) waiting in memory.
+      await conn.run(`ATTACH ${ql(file)} AS warehouse (ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`);
+      await conn.run('USE warehouse');
     } catch (error) {
       const busy = /lock/i.test((error as Error).message);
       throw new SluiceError('warehouse_unreachable', `cannot open the DuckDB warehouse ${file}: ${(error as Error).message.split('\n')[0]}`, {
@@ -51,7 +63,6 @@ export class DuckDbWarehouse implements Warehouse {
         cause: error,
       });
     }
-    const conn = await instance.connect();
     const wh = new DuckDbWarehouse(instance, conn);
     for (const sql of SETUP) await conn.run(sql);
     return wh;
@@ -60,9 +71,11 @@ export class DuckDbWarehouse implements Warehouse {
   async #ensureTable(t: TableSpec): Promise<string> {
     const name = `raw.${qi(rawTableName(t.source, t.stream))}`;
     if (this.#tables.has(name)) return name;
+    // The key is unique because every load merges on it; no PRIMARY KEY constraint, whose index
+    // DuckDB must hold in memory whole (it grows with the table and defeats the memory cap).
     const keys = t.primaryKey.map((k) => `${qi(k)} VARCHAR NOT NULL`).join(', ');
     await this.#conn.run(
-      `CREATE TABLE IF NOT EXISTS ${name} (${keys}, data JSON, _sluice_partition TIMESTAMP, _sluice_batch VARCHAR, _sluice_loaded_at TIMESTAMPTZ, PRIMARY KEY (${t.primaryKey.map(qi).join(', ')}))`,
+      `CREATE TABLE IF NOT EXISTS ${name} (${keys}, data JSON, _sluice_partition TIMESTAMP, _sluice_batch VARCHAR, _sluice_loaded_at TIMESTAMPTZ)`,
     );
     this.#tables.add(name);
     return name;
@@ -82,16 +95,19 @@ export class DuckDbWarehouse implements Warehouse {
     const cleaned = new Map<string, { source: BatchSource; notes: Note[] }>();
     let tmp: string | undefined;
     try {
-      // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: clean a
-      // copy of it and try the group again. Each batch is cleaned at most once.
+      // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: find it,
+      // clean a copy of it and try the group again. Each batch is cleaned at most once.
       for (;;) {
         const attempt = await this.#loadOnce(table, t, batches, runId, cleaned);
         if (!('unreadable' in attempt)) return attempt;
-        const batch = attempt.unreadable;
-        tmp ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-duckdb-'));
-        const file = path.join(tmp, `${cleaned.size}.jsonl`);
-        const notes = await sanitizeBatch(batch.key, batch.file, file);
-        cleaned.set(batch.key, { source: { file, compression: 'none', notes: notes.length > 0 }, notes });
+        const culprits = await this.#unreadable(batches.filter((b) => !cleaned.has(b.key)));
+        if (culprits.length === 0) throw attempt.unreadable;
+        for (const batch of culprits) {
+          tmp ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-duckdb-'));
+          const file = path.join(tmp, `${cleaned.size}.jsonl`);
+          const notes = await sanitizeBatch(batch.key, batch.file, file);
+          cleaned.set(batch.key, { source: { file, compression: 'none', notes: notes.length > 0 }, notes });
+        }
       }
     } catch (error) {
       if (error instanceof SluiceError) throw error;
@@ -112,41 +128,62 @@ export class DuckDbWarehouse implements Warehouse {
     batches: readonly BatchToLoad[],
     runId: string,
     cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
-  ): Promise<LoadResult[] | { unreadable: BatchToLoad }> {
-    const results: LoadResult[] = [];
+  ): Promise<LoadResult[] | { unreadable: Error }> {
+    if (batches.length === 0) return [];
+    const group = batches.map((batch) => ({
+      batch,
+      source: cleaned.get(batch.key)?.source ?? { file: batch.file, compression: 'gzip' as const, notes: false },
+    }));
+    const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
     await this.#conn.run('BEGIN TRANSACTION');
     try {
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
-      for (const batch of batches) {
-        const clean = cleaned.get(batch.key);
-        const source = clean?.source ?? { file: batch.file, compression: 'gzip', notes: false };
-        if (clean?.source.notes) await this.#writeNotes(clean.notes);
-        const sql = batchLoadSql({ table, spec: t, batch, source, runId, partition: timestampText(batch.partitionMs) });
-        try {
-          for (const statement of sql.before) await this.#conn.run(statement);
-        } catch (error) {
-          if (!clean && /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message)) {
-            await this.#conn.run('ROLLBACK').catch(() => {});
-            return { unreadable: batch };
-          }
-          throw error;
+      await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
+      try {
+        await this.#conn.run(sql.stage);
+      } catch (error) {
+        if (isUnreadable(error)) {
+          await this.#conn.run('ROLLBACK').catch(() => {});
+          return { unreadable: error as Error };
         }
-        const counts = await this.#conn.runAndReadAll(sql.counts);
-        const [rows, rejected] = (counts.getRows()[0] ?? [0, 0]).map(Number) as [number, number];
-        for (const statement of sql.apply(rows, rejected)) await this.#conn.run(statement);
-        results.push({ rows, rejected });
+        throw error;
       }
+      const perFile = new Map<number, { rows: number; rejected: number }>();
+      let rows = 0;
+      let distinct = 0;
+      for (const [f, good, bad, keys] of (await this.#conn.runAndReadAll(sql.counts)).getRows()) {
+        perFile.set(Number(f), { rows: Number(good), rejected: Number(bad) });
+        rows += Number(good);
+        distinct = Number(keys);
+      }
+      for (const statement of sql.apply({ perFile, duplicates: distinct < rows })) await this.#conn.run(statement);
       await this.#conn.run('COMMIT');
-      return results;
+      return group.map((_, f) => perFile.get(f) ?? { rows: 0, rejected: 0 });
     } catch (error) {
       await this.#conn.run('ROLLBACK').catch(() => {});
       throw error;
     }
   }
 
-  async #writeNotes(notes: readonly Note[]): Promise<void> {
-    await this.#conn.run(`CREATE OR REPLACE TEMP TABLE ${NOTES} (line_no BIGINT, reason VARCHAR, line VARCHAR)`);
-    for (const n of notes) await this.#conn.run(`INSERT INTO ${NOTES} VALUES ($1, $2, $3)`, [n.lineNo, n.reason, n.line]);
+  /** The batches DuckDB's line reader refuses, each read alone. */
+  async #unreadable(batches: readonly BatchToLoad[]): Promise<BatchToLoad[]> {
+    const out: BatchToLoad[] = [];
+    for (const b of batches) {
+      try {
+        await this.#conn.run(`SELECT count(*) FROM ${lineReader({ file: b.file, compression: 'gzip' })}`);
+      } catch (error) {
+        if (isUnreadable(error)) out.push(b);
+      }
+    }
+    return out;
+  }
+
+  async #writeNotes(perBatch: ReadonlyArray<readonly Note[]>): Promise<void> {
+    if (perBatch.every((notes) => notes.length === 0)) return;
+    await this.#conn.run(`CREATE OR REPLACE TEMP TABLE ${NOTES} (f INTEGER, line_no BIGINT, reason VARCHAR, line VARCHAR)`);
+    for (const [f, notes] of perBatch.entries()) {
+      for (const n of notes) await this.#conn.run(`INSERT INTO ${NOTES} VALUES ($1, $2, $3, $4)`, [f, n.lineNo, n.reason, n.line]);
+    }
   }
 
   /** Per-batch counts for `status`'s reconciliation. */
@@ -174,10 +211,8 @@ export class DuckDbWarehouse implements Warehouse {
   }
 }
 
-export const duckdbWarehouseSchema = z.strictObject({ type: z.literal('duckdb'), path: z.string().min(1) });
-
 export const duckdbWarehouse: WarehousePlugin<z.infer<typeof duckdbWarehouseSchema>> = {
   type: 'duckdb',
   configSchema: duckdbWarehouseSchema,
-  create: (config) => DuckDbWarehouse.open(config.path),
+  create: (config) => DuckDbWarehouse.open(config.path, config.memory_limit ?? process.env.SLUICE_DUCKDB_MEMORY ?? DEFAULT_MEMORY),
 };

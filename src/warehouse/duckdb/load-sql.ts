@@ -1,62 +1,103 @@
 import type { BatchToLoad, TableSpec } from '../../core/warehouse.js';
 import { REJECT } from '../pending.js';
-import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
+import { quoteIdent as qi, quoteLiteral as ql, timestampText } from '../sql.js';
 
 const STAGE = '_sluice_stage';
 export const NOTES = '_sluice_notes';
 /** The longest line read (64 MiB); the read buffer is that size too, so DuckDB's memory cap holds. */
 const MAX_LINE = 64 * 1024 * 1024;
+const JSON_SPACE = 'chr(32) || chr(9) || chr(13) || chr(10)';
 
 export interface BatchSource {
   /** The file DuckDB reads: the batch itself, or a cleaned copy (see sanitize.ts). */
   file: string;
   compression: 'gzip' | 'none';
-  /** Lines the cleaning already judged: `_sluice_notes (line_no, reason, line)` holds them. */
+  /** Lines the cleaning already judged: `_sluice_notes (f, line_no, reason, line)` holds them. */
   notes: boolean;
 }
 
 /**
- * The statements that load one batch inside one transaction. DuckDB reads the gzip JSON Lines
- * itself, one line per row (a delimiter that JSON text never holds unescaped), and parses each line
- * once (TRY_CAST to JSON), so rows never pass through JavaScript and every line keeps its number for `_rejects`.
+ * Valid JSON (the cast succeeded) that opens with a brace is an object: no second parse needed.
+ * The plain test first: trimming copies the line, and almost every line starts with its brace.
  */
-export function batchLoadSql(o: { table: string; spec: TableSpec; batch: BatchToLoad; source: BatchSource; runId: string; partition: string }) {
-  const { spec, batch, source } = o;
-  const key = ql(batch.key);
-  const ks = spec.primaryKey.map((_, i) => `k${i}`).join(', ');
-  const keyCols = spec.primaryKey.map((k, i) => `j ->> ${ql(`$.${JSON.stringify(k)}`)} AS k${i}`).join(', ');
-  const reader = `read_csv(${ql(source.file)}, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', quote = '', escape = '', auto_detect = false, new_line = '\\n', compression = '${source.compression}', max_line_size = ${MAX_LINE}, buffer_size = ${MAX_LINE})`;
-  const reason = `CASE ${source.notes ? 'WHEN nt.reason IS NOT NULL THEN nt.reason ' : ''}WHEN NOT s.ok THEN ${ql(REJECT.notObject)} ${spec.primaryKey
+const isObject = (col: string) => `(starts_with(${col}, '{') OR starts_with(ltrim(${col}, ${JSON_SPACE}), '{'))`;
+const notBlank = (col: string) => `(starts_with(${col}, '{') OR trim(${col}, ${JSON_SPACE}) <> '')`;
+
+export interface GroupBatch {
+  batch: BatchToLoad;
+  source: BatchSource;
+}
+
+/** A file read by DuckDB's CSV reader one line per row: a delimiter and quote JSON text never holds unescaped. */
+export function lineReader(source: Pick<BatchSource, 'file' | 'compression'>): string {
+  return `read_csv(${ql(source.file)}, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', quote = '', escape = '', auto_detect = false, new_line = '\\n', compression = '${source.compression}', max_line_size = ${MAX_LINE}, buffer_size = ${MAX_LINE})`;
+}
+
+/**
+ * The statements that load a group of batches inside one transaction. DuckDB reads every batch
+ * itself (gzip JSON Lines, one line per row) and parses each line once, so rows never pass through
+ * JavaScript. Each file is its own branch of one scan, numbering its lines as it streams; the
+ * stage keeps a line's text only when it is rejected. The merge is a delete of the staged keys and
+ * an insert: no index over the table, so memory does not grow with it.
+ */
+export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonly GroupBatch[]; runId: string; replace: boolean }) {
+  const { spec, group } = o;
+  const ks = spec.primaryKey.map((_, i) => `k${i}`);
+  const keyCols = spec.primaryKey.map((k, i) => `CASE WHEN ${isObject('line')} THEN j ->> ${ql(`$.${JSON.stringify(k)}`)} END AS k${i}`).join(', ');
+  const anyNotes = group.some((g) => g.source.notes);
+  const reason = `CASE ${anyNotes ? 'WHEN nt.reason IS NOT NULL THEN nt.reason ' : ''}WHEN s.j IS NULL OR NOT ${isObject('s.line')} THEN ${ql(REJECT.notObject)} ${spec.primaryKey
     .map((k, i) => `WHEN s.k${i} IS NULL THEN ${ql(REJECT.missingKey(k))}`)
     .join(' ')} END`;
-  const before = [
-    `CREATE OR REPLACE TEMP TABLE ${STAGE} AS
-       SELECT s.line_no, ${source.notes ? 'coalesce(nt.line, s.line)' : 's.line'} AS line, s.j, ${reason} AS reason, ${spec.primaryKey.map((_, i) => `s.k${i}`).join(', ')}
-       FROM (SELECT line_no, line, j, coalesce(json_type(j) = 'OBJECT', false) AS ok, ${keyCols}
-             FROM (SELECT line_no, line, TRY_CAST(line AS JSON) AS j FROM (SELECT row_number() OVER () AS line_no, line FROM ${reader}))) s
-       ${source.notes ? `LEFT JOIN ${NOTES} nt ON nt.line_no = s.line_no` : ''}
-       WHERE s.line IS NOT NULL AND trim(s.line, chr(32) || chr(9) || chr(13)) <> ''`,
-  ];
-  const counts = `SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM ${STAGE}`;
-  const cols = spec.primaryKey.map(qi).join(', ');
-  const apply = (rows: number, rejected: number) => [
-    `DELETE FROM sluice._rejects WHERE batch_key = ${key}`,
-    ...(rejected > 0 ? [`INSERT INTO sluice._rejects SELECT ${key}, line_no, reason, line, ${ql(o.runId)}, now() FROM ${STAGE} WHERE reason IS NOT NULL`] : []),
-    ...(rows > 0
-      ? [
-          `INSERT INTO ${o.table} (${cols}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
-             SELECT ${ks}, j, TIMESTAMP ${ql(o.partition)}, ${key}, now()
-             FROM ${STAGE} WHERE reason IS NULL
-             QUALIFY row_number() OVER (PARTITION BY ${ks} ORDER BY line_no DESC) = 1
-           ON CONFLICT (${cols}) DO UPDATE SET data = excluded.data, _sluice_partition = excluded._sluice_partition,
-             _sluice_batch = excluded._sluice_batch, _sluice_loaded_at = excluded._sluice_loaded_at`,
-        ]
-      : []),
-    `INSERT INTO sluice._loads (batch_key, source, stream, version, size, rows, rejected, run_id, loaded_at)
-       VALUES (${key}, ${ql(spec.source)}, ${ql(spec.stream)}, ${ql(batch.version)}, ${batch.size}, ${rows}, ${rejected}, ${ql(o.runId)}, now())
-     ON CONFLICT (batch_key) DO UPDATE SET version = excluded.version, size = excluded.size, rows = excluded.rows,
-       rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`,
-    `DROP TABLE ${STAGE}`,
-  ];
-  return { before, counts, apply };
+  const scans = group.map((g, f) => `SELECT ${f} AS f, row_number() OVER () AS line_no, line FROM ${lineReader(g.source)}`).join('\n       UNION ALL ');
+  const stage = `CREATE OR REPLACE TEMP TABLE ${STAGE} AS
+    SELECT f, line_no, reason, CASE WHEN reason IS NULL THEN j END AS j, CASE WHEN reason IS NOT NULL THEN ${anyNotes ? 'coalesce(nt_line, line)' : 'line'} END AS line, ${ks.join(', ')}
+    FROM (SELECT s.f, s.line_no, s.line, s.j, ${ks.map((k) => `s.${k}`).join(', ')}, ${reason} AS reason${anyNotes ? ', nt.line AS nt_line' : ''}
+          FROM (SELECT f, line_no, line, j, ${keyCols}
+                FROM (SELECT f, line_no, line, TRY_CAST(line AS JSON) AS j
+                      FROM (${scans})
+                      WHERE line IS NOT NULL AND ${notBlank('line')})) s
+          ${anyNotes ? `LEFT JOIN ${NOTES} nt ON nt.f = s.f AND nt.line_no = s.line_no` : ''})`;
+  const counts = `SELECT f, count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL),
+      (SELECT count(DISTINCT (${ks.join(', ')})) FROM ${STAGE} WHERE reason IS NULL) FROM ${STAGE} GROUP BY f`;
+  const batchOf = `(VALUES ${group.map((g, f) => `(${f}, ${ql(g.batch.key)}, TIMESTAMP ${ql(timestampText(g.batch.partitionMs))})`).join(', ')}) AS b(f, batch_key, partition_at)`;
+  const keys = group.map((g) => ql(g.batch.key)).join(', ');
+  const cols = spec.primaryKey.map(qi);
+
+  const apply = (c: { perFile: ReadonlyMap<number, { rows: number; rejected: number }>; duplicates: boolean }) => {
+    const rows = [...c.perFile.values()].reduce((n, v) => n + v.rows, 0);
+    const rejected = [...c.perFile.values()].reduce((n, v) => n + v.rejected, 0);
+    return [
+      `DELETE FROM sluice._rejects WHERE batch_key IN (${keys})`,
+      ...(rejected > 0
+        ? [
+            `INSERT INTO sluice._rejects SELECT b.batch_key, s.line_no, s.reason, s.line, ${ql(o.runId)}, now()
+               FROM ${STAGE} s JOIN ${batchOf} USING (f) WHERE s.reason IS NOT NULL ORDER BY s.f, s.line_no`,
+          ]
+        : []),
+      ...(rows > 0 && !o.replace
+        ? [
+            `DELETE FROM ${o.table} AS t USING (SELECT DISTINCT ${ks.join(', ')} FROM ${STAGE} WHERE reason IS NULL) s WHERE ${cols.map((c, i) => `t.${c} = s.k${i}`).join(' AND ')}`,
+          ]
+        : []),
+      ...(rows > 0
+        ? [
+            `INSERT INTO ${o.table} (${cols.join(', ')}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
+               SELECT ${ks.map((k) => `s.${k}`).join(', ')}, s.j, b.partition_at, b.batch_key, now()
+               FROM ${STAGE} s JOIN ${batchOf} USING (f) WHERE s.reason IS NULL
+               ${c.duplicates ? `QUALIFY row_number() OVER (PARTITION BY ${ks.map((k) => `s.${k}`).join(', ')} ORDER BY s.f DESC, s.line_no DESC) = 1` : ''}`,
+          ]
+        : []),
+      `INSERT INTO sluice._loads (batch_key, source, stream, version, size, rows, rejected, run_id, loaded_at)
+         VALUES ${group
+           .map((g, f) => {
+             const n = c.perFile.get(f) ?? { rows: 0, rejected: 0 };
+             return `(${ql(g.batch.key)}, ${ql(spec.source)}, ${ql(spec.stream)}, ${ql(g.batch.version)}, ${g.batch.size}, ${n.rows}, ${n.rejected}, ${ql(o.runId)}, now())`;
+           })
+           .join(', ')}
+       ON CONFLICT (batch_key) DO UPDATE SET version = excluded.version, size = excluded.size, rows = excluded.rows,
+         rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`,
+      `DROP TABLE ${STAGE}`,
+    ];
+  };
+  return { stage, counts, apply };
 }

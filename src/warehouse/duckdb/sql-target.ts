@@ -4,6 +4,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.js';
 import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
+import { duckdb } from './library.js';
 
 const CONCURRENCY = 4;
 
@@ -30,7 +31,7 @@ export class DuckDbSqlTarget implements SqlTarget {
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
       // Loaded when used: DuckDB's native library is the heaviest part of starting the CLI.
-      const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+      const { DuckDBInstance: Instance } = await duckdb();
       return new DuckDbSqlTarget(await Instance.create(file));
     } catch (error) {
       const busy = /lock/i.test((error as Error).message);
