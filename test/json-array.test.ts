@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { asLine, splitJsonArray } from '../src/sources/json-array.js';
+import { asLine, scanJsonArray, splitJsonArray } from '../src/sources/json-array.js';
 import { githubFixture } from './support/github.js';
 
 describe('splitJsonArray', () => {
@@ -50,9 +50,41 @@ describe('splitJsonArray', () => {
 });
 
 describe('asLine', () => {
-  it('keeps a one-line element as it is and compacts one that spans lines', () => {
-    expect(asLine('{"a": 1.50}', { a: 1.5 })).toBe('{"a": 1.50}');
-    expect(asLine('{\n  "a": 1\n}', { a: 1 })).toBe('{"a":1}');
+  it('keeps a one-line element as it is; line breaks between tokens become spaces', () => {
+    expect(asLine('{"a": 1.50}')).toBe('{"a": 1.50}');
+    expect(asLine('{\r\n  "a": 1\n}')).toBe('{    "a": 1 }');
+    expect(JSON.parse(asLine('{\n  "a": [1,\n2]\n}'))).toEqual({ a: [1, 2] });
+  });
+});
+
+describe('scanJsonArray', () => {
+  it('reads the wanted top-level fields of each object element, not nested ones', () => {
+    const text = `[
+      {"type":"x","payload":{"id":"nested","created_at":"1999-01-01T00:00:00Z"},"id":"1","created_at":"2025-01-01T10:00:00Z"},
+      { "id" : 12345678901234567890 , "created_at" : null },
+      {"i\\u0064":"esc\\"aped","created_at":"2025-01-01T11:00:00Z","created_at":"2025-01-01T12:00:00Z"},
+      {"other":{"id":"deep"}},
+      ["id","not an object"],
+      "id",
+      {"id":{"obj":1},"created_at":true}
+    ]`;
+    const elements = scanJsonArray(text, ['id', 'created_at']);
+    expect(elements?.map((e) => e.fields)).toEqual([
+      ['1', '2025-01-01T10:00:00Z'],
+      ['12345678901234567890', undefined],
+      ['esc"aped', '2025-01-01T12:00:00Z'],
+      [],
+      [],
+      [],
+      [undefined, 'true'],
+    ]);
+    expect(elements?.map((e) => e.raw)).toEqual(splitJsonArray(text));
+  });
+
+  it('reads the same ids and times as JSON.parse on a real recorded GitHub page', () => {
+    const text = fs.readFileSync(githubFixture('repos-duckdb-duckdb-events-page1.json'), 'utf8');
+    const parsed = JSON.parse(text) as Array<{ id: string; created_at: string }>;
+    expect(scanJsonArray(text, ['id', 'created_at'])?.map((e) => e.fields)).toEqual(parsed.map((e) => [e.id, e.created_at]));
   });
 });
 

@@ -16,7 +16,12 @@ interface OpenBatch {
   raw: boolean;
   done: Promise<void>;
   rows: number;
+  /** Lines not yet handed to gzip: one zlib call per ~64 KB, not one per line. */
+  pending: string[];
+  pendingChars: number;
 }
+
+const FLUSH_CHARS = 64 * 1024;
 
 export interface LandedBatch {
   key: string;
@@ -47,7 +52,9 @@ export class BatchWriter {
     for (const r of records) {
       const batch = this.#batchFor(r.timeMs === undefined ? this.#fallbackHour : floorHour(r.timeMs), false);
       batch.rows++;
-      if (!batch.input.write(`${r.line}\n`)) await new Promise((resolve) => batch.input.once('drain', resolve));
+      batch.pending.push(r.line, '\n');
+      batch.pendingChars += r.line.length + 1;
+      if (batch.pendingChars >= FLUSH_CHARS) await flush(batch);
     }
   }
 
@@ -67,7 +74,7 @@ export class BatchWriter {
       const input = new PassThrough();
       const done = raw ? pipeline(input, fs.createWriteStream(tmp)) : pipeline(input, createGzip({ level: 3 }), fs.createWriteStream(tmp));
       done.catch(() => {}); // surfaced by commit()
-      b = { key, tmp, input, raw, done, rows: 0 };
+      b = { key, tmp, input, raw, done, rows: 0, pending: [], pendingChars: 0 };
       this.#open.set(hourMs, b);
     }
     if (b.raw !== raw) throw new Error(`batch ${b.key} mixes records and raw gzip`);
@@ -81,7 +88,10 @@ export class BatchWriter {
    */
   async commit(hours?: readonly number[]): Promise<LandedBatch[]> {
     const chosen = hours ? hours.map((h) => this.#batchFor(floorHour(h), this.#open.get(floorHour(h))?.raw ?? false)) : [...this.#open.values()];
-    for (const b of chosen) b.input.end();
+    for (const b of chosen) {
+      await flush(b);
+      b.input.end();
+    }
     await Promise.all(chosen.map((b) => b.done));
     const out: LandedBatch[] = [];
     for (const b of chosen.sort((a, c) => a.key.localeCompare(c.key))) {
@@ -103,4 +113,12 @@ export class BatchWriter {
       await fs.promises.rm(b.tmp, { force: true });
     }
   }
+}
+
+async function flush(batch: OpenBatch): Promise<void> {
+  if (batch.pending.length === 0) return;
+  const text = batch.pending.join('');
+  batch.pending = [];
+  batch.pendingChars = 0;
+  if (!batch.input.write(text)) await new Promise((resolve) => batch.input.once('drain', resolve));
 }

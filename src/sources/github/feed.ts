@@ -4,7 +4,7 @@ import type { Logger } from '../../core/logger.js';
 import type { SourceRecord } from '../../core/source.js';
 import type { HttpClient } from '../../http/client.js';
 import { nextLink } from '../../http/link.js';
-import { asLine, splitJsonArray } from '../json-array.js';
+import { asLine, scanJsonArray } from '../json-array.js';
 import { type FeedState, idAbove } from './feed-state.js';
 
 export interface FeedRead {
@@ -75,11 +75,10 @@ export async function readFeed(feed: string, prev: FeedState | undefined, o: Fee
       reachedEnd = true; // past the newest 300 events: the end of what GitHub keeps
       break;
     }
-    const text = res.body.toString('utf8');
-    const events = parsePage(text, feed, url);
+    const events = parsePage(res.body, feed, url);
     if (res.headers.etag) pages.push({ url, etag: res.headers.etag });
     let pastCutoff = false;
-    for (const { raw, value, event } of events) {
+    for (const { raw, event } of events) {
       if (event.createdMs !== undefined) oldestReadMs = Math.min(oldestReadMs ?? event.createdMs, event.createdMs);
       const old = event.id === undefined || !idAbove(event.id, prev?.newest_id);
       if (prev && event.id !== undefined && old) metCheckpoint = true;
@@ -91,7 +90,7 @@ export async function readFeed(feed: string, prev: FeedState | undefined, o: Fee
         limited = true;
         break;
       }
-      records.push({ line: asLine(raw, value), timeMs: event.createdMs });
+      records.push({ line: asLine(raw), timeMs: event.createdMs });
       seen[event.key] = event.createdMs ?? Date.now();
       if (event.id !== undefined && idAbove(event.id, newestId)) newestId = event.id;
       if (event.createdMs !== undefined && (newestMs === undefined || event.createdMs > newestMs)) newestMs = event.createdMs;
@@ -123,28 +122,15 @@ function emptyState(): FeedState {
   return { newest_id: undefined, newest_at: undefined, recent: {}, pages: [] };
 }
 
-function parsePage(text: string, feed: string, url: string): Array<{ raw: string; value: unknown; event: Event }> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new SluiceError('data', `${feed}: the events page ${url} is not valid JSON`, { retryable: true, cause: error, context: { url } });
-  }
-  const raws = splitJsonArray(text);
-  if (!Array.isArray(parsed) || !raws || raws.length !== parsed.length) {
+function parsePage(body: Buffer, feed: string, url: string): Array<{ raw: string; event: Event }> {
+  const elements = scanJsonArray(body, ['id', 'created_at']);
+  if (!elements) {
     throw new SluiceError('data', `${feed}: the events page ${url} is not a JSON array of events`, { retryable: true, context: { url } });
   }
-  return parsed.map((value, i) => {
-    const raw = raws[i] as string;
-    return { raw, value, event: eventOf(value, raw) };
+  return elements.map(({ raw, fields: [id, created] }) => {
+    const ms = created === undefined ? Number.NaN : Date.parse(created);
+    // An event without an id is still landed (and rejected at load); it is remembered by its bytes.
+    const key = id ?? `sha1:${createHash('sha1').update(raw).digest('hex')}`;
+    return { raw, event: { key, id, createdMs: Number.isNaN(ms) ? undefined : ms } };
   });
-}
-
-function eventOf(value: unknown, raw: string): Event {
-  const v = (value ?? {}) as { id?: unknown; created_at?: unknown };
-  const id = typeof v.id === 'string' || typeof v.id === 'number' ? String(v.id) : undefined;
-  const created = typeof v.created_at === 'string' ? Date.parse(v.created_at) : Number.NaN;
-  // An event without an id is still landed (and rejected at load); it is remembered by its bytes.
-  const key = id ?? `sha1:${createHash('sha1').update(raw).digest('hex')}`;
-  return { key, id, createdMs: Number.isNaN(created) ? undefined : created };
 }
