@@ -4,6 +4,8 @@
  * anything. Lines are assembled from cached per-user fragments because a benchmark asks for a
  * million of them.
  */
+
+import { mulberry32 } from './rng.js';
 export const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -19,16 +21,6 @@ export function mix(...xs: number[]): number {
   let h = 0x9e3779b9;
   for (const x of xs) h = fmix(h ^ fmix(x));
   return h;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { eventGenerator, HOUR, hourEventCount, mix, mulberry32, uuidOf } from './amplitude-sim-data.js';
+import { eventGenerator, HOUR, hourEventCount, mix, uuidOf } from './amplitude-sim-data.js';
 import { buildBomb, crc32, type ZipItem, zipItem, zipParts } from './amplitude-sim-zip.js';
+import { mulberry32 } from './rng.js';
 
 export { makeZip } from './amplitude-sim-zip.js';
 

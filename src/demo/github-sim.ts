@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mulberry32 } from './rng.js';
 
 export interface GithubSimOptions {
   seed?: number;
@@ -105,16 +106,6 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 const byKeyDesc = (a: Entry, b: Entry): number => b.key - a.key;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSim> {
   const seed = o.seed ?? 1;

@@ -3,6 +3,8 @@
  * (agents, tags, users), sessions that change all day, their scores, a call log and an event feed.
  * Deterministic from a seed; `tick()` moves an hour forward and changes things.
  */
+
+import { mulberry32 } from './rng.js';
 export interface Agent {
   id: number;
   name: string;
@@ -80,16 +82,6 @@ const STATUSES = ['new', 'transcribed', 'scored', 'reviewed', 'archived'];
 const COMMENTS = ['', 'good', 'missed the script', 'excellent', 'needs coaching'];
 
 export const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class CallCenter {
   readonly agents = new Map<number, Agent>();
