@@ -55,6 +55,14 @@ describe('asLine', () => {
     expect(asLine('{\r\n  "a": 1\n}')).toBe('{    "a": 1 }');
     expect(JSON.parse(asLine('{\n  "a": [1,\n2]\n}'))).toEqual({ a: [1, 2] });
   });
+
+  it('does the same on bytes, copying only when there is a line break to replace', () => {
+    const one = Buffer.from('{"a": "東京"}');
+    expect(asLine(one)).toBe(one);
+    const page = Buffer.from('{\r\n  "a": "東京"\n}');
+    expect(asLine(page).toString('utf8')).toBe('{    "a": "東京" }');
+    expect(page.toString('utf8')).toBe('{\r\n  "a": "東京"\n}'); // the page itself is left as it came
+  });
 });
 
 describe('scanJsonArray', () => {
@@ -78,7 +86,7 @@ describe('scanJsonArray', () => {
       [],
       [undefined, 'true'],
     ]);
-    expect(elements?.map((e) => e.raw)).toEqual(splitJsonArray(text));
+    expect(elements?.map((e) => e.raw.toString('utf8'))).toEqual(splitJsonArray(text));
   });
 
   it('reads the same ids and times as JSON.parse on a real recorded GitHub page', () => {

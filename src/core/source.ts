@@ -15,8 +15,11 @@ export interface StreamSpec {
 
 /** One record exactly as the API returned it, with the time that decides its hour. */
 export interface SourceRecord {
-  /** The record's JSON text, one line (no newline inside). */
-  line: string;
+  /**
+   * The record's JSON text, one line (no newline inside): a string, or its UTF-8 bytes as the API
+   * sent them (no decoding into the JavaScript heap, whose growth would stay with the process).
+   */
+  line: string | Buffer;
   /** Epoch ms of the record's event time; undefined lands it in the hour of the run. */
   timeMs: number | undefined;
 }

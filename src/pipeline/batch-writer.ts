@@ -16,12 +16,13 @@ interface OpenBatch {
   raw: boolean;
   done: Promise<void>;
   rows: number;
-  /** Lines not yet handed to gzip: one zlib call per ~64 KB, not one per line. */
-  pending: string[];
-  pendingChars: number;
+  /** Lines not yet handed to gzip, as bytes: one zlib call per 64 KB, not one per line. */
+  pending: Buffer | undefined;
+  pendingBytes: number;
 }
 
-const FLUSH_CHARS = 64 * 1024;
+const CHUNK = 64 * 1024;
+const NEWLINE = 0x0a;
 
 export interface LandedBatch {
   key: string;
@@ -52,16 +53,14 @@ export class BatchWriter {
     for (const r of records) {
       const batch = this.#batchFor(r.timeMs === undefined ? this.#fallbackHour : floorHour(r.timeMs), false);
       batch.rows++;
-      batch.pending.push(r.line, '\n');
-      batch.pendingChars += r.line.length + 1;
-      if (batch.pendingChars >= FLUSH_CHARS) await flush(batch);
+      await append(batch, r.line);
     }
   }
 
   /** Appends gzip bytes as they are: concatenated gzip members are one valid gzip file. */
   async writeRaw(hourMs: number, gzip: Buffer): Promise<void> {
     const batch = this.#batchFor(floorHour(hourMs), true);
-    if (!batch.input.write(gzip)) await new Promise((resolve) => batch.input.once('drain', resolve));
+    await write(batch, gzip);
   }
 
   #batchFor(hourMs: number, raw: boolean): OpenBatch {
@@ -74,7 +73,7 @@ export class BatchWriter {
       const input = new PassThrough();
       const done = raw ? pipeline(input, fs.createWriteStream(tmp)) : pipeline(input, createGzip({ level: 3 }), fs.createWriteStream(tmp));
       done.catch(() => {}); // surfaced by commit()
-      b = { key, tmp, input, raw, done, rows: 0, pending: [], pendingChars: 0 };
+      b = { key, tmp, input, raw, done, rows: 0, pending: undefined, pendingBytes: 0 };
       this.#open.set(hourMs, b);
     }
     if (b.raw !== raw) throw new Error(`batch ${b.key} mixes records and raw gzip`);
@@ -115,10 +114,33 @@ export class BatchWriter {
   }
 }
 
+/** Copies one line and its newline into the batch's pending chunk, handing full chunks to gzip. */
+async function append(batch: OpenBatch, line: string | Buffer): Promise<void> {
+  const size = (typeof line === 'string' ? Buffer.byteLength(line) : line.length) + 1;
+  if (batch.pendingBytes + size > CHUNK) await flush(batch);
+  if (size > CHUNK) {
+    // A line longer than a chunk goes to gzip on its own.
+    await write(batch, Buffer.concat([typeof line === 'string' ? Buffer.from(line) : line, Buffer.of(NEWLINE)]));
+    return;
+  }
+  batch.pending ??= Buffer.allocUnsafeSlow(CHUNK);
+  const at = batch.pendingBytes;
+  if (typeof line === 'string') batch.pending.write(line, at);
+  else line.copy(batch.pending, at);
+  batch.pending[at + size - 1] = NEWLINE;
+  batch.pendingBytes += size;
+}
+
 async function flush(batch: OpenBatch): Promise<void> {
-  if (batch.pending.length === 0) return;
-  const text = batch.pending.join('');
-  batch.pending = [];
-  batch.pendingChars = 0;
-  if (!batch.input.write(text)) await new Promise((resolve) => batch.input.once('drain', resolve));
+  const chunk = batch.pending;
+  if (!chunk || batch.pendingBytes === 0) return;
+  const bytes = batch.pendingBytes;
+  // gzip holds the chunk until it has compressed it: the next lines go into a new one.
+  batch.pending = undefined;
+  batch.pendingBytes = 0;
+  await write(batch, chunk.subarray(0, bytes));
+}
+
+async function write(batch: OpenBatch, bytes: Buffer): Promise<void> {
+  if (!batch.input.write(bytes)) await new Promise((resolve) => batch.input.once('drain', resolve));
 }

@@ -1,6 +1,6 @@
 export interface ArrayElement {
-  /** The element's exact text. */
-  raw: string;
+  /** The element's exact bytes: a view into the scanned page, not a copy. */
+  raw: Buffer;
   /** For an object element, the text of the wanted top-level fields (a string decoded, else as written). */
   fields: Array<string | undefined>;
 }
@@ -11,10 +11,13 @@ export interface ArrayElement {
  * Returns undefined when the text is not a single top-level array.
  */
 export function splitJsonArray(text: string | Buffer): string[] | undefined {
-  return scanJsonArray(text, [])?.map((e) => e.raw);
+  return scanJsonArray(text, [])?.map((e) => e.raw.toString('utf8'));
 }
 
 const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
@@ -42,7 +45,7 @@ export function scanJsonArray(input: string | Buffer, wanted: readonly string[])
   let fields: Array<string | undefined> = [];
   let inObject = false;
   const finish = (end: number) => {
-    out.push({ raw: bytes.toString('utf8', start, trimEnd(bytes, end)), fields });
+    out.push({ raw: bytes.subarray(start, trimEnd(bytes, end)), fields });
     fields = [];
   };
   for (; i < bytes.length; i++) {
@@ -108,8 +111,14 @@ function decodeString(bytes: Buffer, open: number, close: number): string {
  * One JSON Lines line for an element: its own text. A line break can only stand between tokens of
  * valid JSON (never inside a string), so it becomes a space: the same value, on one line.
  */
-export function asLine(raw: string): string {
-  return raw.includes('\n') || raw.includes('\r') ? raw.replace(/[\r\n]/g, ' ') : raw;
+export function asLine(raw: string): string;
+export function asLine(raw: Buffer): Buffer;
+export function asLine(raw: string | Buffer): string | Buffer {
+  if (typeof raw === 'string') return raw.includes('\n') || raw.includes('\r') ? raw.replace(/[\r\n]/g, ' ') : raw;
+  if (raw.indexOf(LF) < 0 && raw.indexOf(CR) < 0) return raw;
+  const copy = Buffer.from(raw);
+  for (let i = 0; i < copy.length; i++) if (copy[i] === LF || copy[i] === CR) copy[i] = SPACE;
+  return copy;
 }
 
 /**

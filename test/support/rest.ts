@@ -74,8 +74,9 @@ export async function readStream(source: Source, stream: string, o: { checkpoint
   for await (const m of source.read(stream, ctx)) {
     if (m.type === 'records') {
       for (const r of m.records) {
-        out.lines.push(r.line);
-        out.records.push(JSON.parse(r.line) as Record<string, unknown>);
+        const line = r.line.toString();
+        out.lines.push(line);
+        out.records.push(JSON.parse(line) as Record<string, unknown>);
       }
     } else if (m.type === 'checkpoint') out.checkpoint = m.state;
     else if (m.type === 'failure') out.failures.push({ unit: m.unit, error: m.error });

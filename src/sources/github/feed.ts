@@ -122,7 +122,7 @@ function emptyState(): FeedState {
   return { newest_id: undefined, newest_at: undefined, recent: {}, pages: [] };
 }
 
-function parsePage(body: Buffer, feed: string, url: string): Array<{ raw: string; event: Event }> {
+function parsePage(body: Buffer, feed: string, url: string): Array<{ raw: Buffer; event: Event }> {
   const elements = scanJsonArray(body, ['id', 'created_at']);
   if (!elements) {
     throw new SluiceError('data', `${feed}: the events page ${url} is not a JSON array of events`, { retryable: true, context: { url } });
