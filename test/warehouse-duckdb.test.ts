@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { TableSpec } from '../src/core/warehouse.js';
 import { DuckDbWarehouse } from '../src/warehouse/duckdb/index.js';
+import { MAX_LINE } from '../src/warehouse/duckdb/load-sql.js';
 import { queryDuck, tempDir } from './support/workspace.js';
 import { type LoadRow, type RawRow, type RejectRow, warehouseContract } from './warehouse-contract.js';
 
@@ -50,4 +54,35 @@ warehouseContract('DuckDB', async () => {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('DuckDB: a line longer than the reader takes', () => {
+  it('goes to sluice._rejects whole, with its line number; the lines around it load', async () => {
+    const dir = tempDir('wh-duckdb-long');
+    const file = path.join(dir, 'warehouse.duckdb');
+    const batchFile = path.join(dir, 'batch.jsonl.gz');
+    const long = JSON.stringify({ id: '2', big: 'x'.repeat(MAX_LINE) });
+    fs.writeFileSync(batchFile, zlib.gzipSync(`{"id":"1"}\n${long}\n{"id":"3"}\n`));
+    const spec: TableSpec = { source: 'api', stream: 'items', mode: 'cursor', primaryKey: ['id'] };
+    const key = 'api/items/dt=2025-01-01/hr=00/p1.jsonl.gz';
+    const wh = await DuckDbWarehouse.open(file);
+    try {
+      const result = await wh.load(
+        spec,
+        [{ key, version: 'v1', size: fs.statSync(batchFile).size, partitionMs: Date.UTC(2025, 0, 1), file: batchFile }],
+        'run-1',
+      );
+      expect(result).toEqual([{ rows: 2, rejected: 1 }]);
+    } finally {
+      await wh.close();
+    }
+    const ids = await queryDuck<{ id: string }>(file, 'SELECT id FROM raw.api_items ORDER BY id');
+    expect(ids.map((r) => r.id)).toEqual(['1', '3']);
+    const rejects = await queryDuck<{ line_number: string; reason: string; n: string }>(
+      file,
+      'SELECT line_number, reason, length(line) AS n FROM sluice._rejects',
+    );
+    expect(rejects.map((r) => [Number(r.line_number), r.reason, Number(r.n)])).toEqual([[2, 'line longer than 16 MiB', long.length]]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -25,7 +25,7 @@ const SETUP = [
 ];
 
 /** DuckDB's cap for a load; `memory_limit` in the config changes it. */
-const DEFAULT_MEMORY = '128MB';
+const DEFAULT_MEMORY = '96MB';
 const ROW_GROUP_SIZE = 8192;
 
 const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message);

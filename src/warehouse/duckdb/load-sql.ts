@@ -4,8 +4,11 @@ import { quoteIdent as qi, quoteLiteral as ql, timestampText } from '../sql.js';
 
 const STAGE = '_sluice_stage';
 export const NOTES = '_sluice_notes';
-/** The longest line read (64 MiB); the read buffer is that size too, so DuckDB's memory cap holds. */
-const MAX_LINE = 64 * 1024 * 1024;
+/**
+ * The longest line DuckDB reads (16 MiB). Its read buffer is that size and counts against the
+ * memory cap, so it stays modest; a longer line is rejected by the cleaning pass (sanitize.ts).
+ */
+export const MAX_LINE = 16 * 1024 * 1024;
 const JSON_SPACE = 'chr(32) || chr(9) || chr(13) || chr(10)';
 
 export interface BatchSource {

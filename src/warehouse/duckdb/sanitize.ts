@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import { gunzipChunks, LineSplitter, unreadableBatch } from '../lines.js';
 import { REJECT } from '../pending.js';
+import { MAX_LINE } from './load-sql.js';
 
 export interface Note {
   lineNo: number;
@@ -14,10 +15,11 @@ export interface Note {
 const CR = 0x0d;
 
 /**
- * DuckDB's line reader stops at bytes that are not UTF-8 and at a CR inside a line. For a batch
- * that holds them, this writes a plain copy with the same lines in the same places, where such a
- * line is made readable: a CR becomes a space (the same JSON when it stood between tokens) and
- * bad bytes become U+FFFD. The lines that are rejects for it are returned as notes.
+ * DuckDB's line reader stops at bytes that are not UTF-8, at a CR inside a line and at a line
+ * longer than its buffer. For a batch that holds them, this writes a plain copy with the same
+ * lines in the same places, where such a line is made readable: a CR becomes a space (the same
+ * JSON when it stood between tokens), bad bytes become U+FFFD, and a line too long to read becomes
+ * `null` (its text is kept in the note). The lines that are rejects for it are returned as notes.
  */
 export async function sanitizeBatch(key: string, src: string, dest: string): Promise<Note[]> {
   const notes: Note[] = [];
@@ -26,6 +28,11 @@ export async function sanitizeBatch(key: string, src: string, dest: string): Pro
   const lines = new LineSplitter();
   let parts: Buffer[] = [];
   const onLine = (n: number, raw: Buffer) => {
+    if (raw.length > LONGEST) {
+      notes.push({ lineNo: n, reason: REJECT.tooLong(MAX_LINE), line: raw.toString('utf8') });
+      parts.push(PLACEHOLDER, NEWLINE);
+      return;
+    }
     if (isUtf8(raw) && !raw.includes(CR)) {
       parts.push(raw, NEWLINE);
       return;
@@ -61,6 +68,10 @@ export async function sanitizeBatch(key: string, src: string, dest: string): Pro
 }
 
 const NEWLINE = Buffer.from('\n');
+/** A line and its newline must fit DuckDB's read buffer, with room to spare. */
+const LONGEST = MAX_LINE - 1024;
+/** Stands in for a line too long to read: not blank, not an object, so the note's reason applies. */
+const PLACEHOLDER = Buffer.from('null');
 
 function parses(text: string): boolean {
   try {
