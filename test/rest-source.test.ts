@@ -318,6 +318,21 @@ describe('rest source: through the CLI into DuckDB', () => {
     expect(scores.every((r) => String(r._parent_id) === String(r.data._parent_id))).toBe(true);
   });
 
+  it('a dictionary that comes back empty empties its table: an empty snapshot replaces the last one', async () => {
+    const s = await sim({ sessions: 20 });
+    const dir = restWorkspace(s);
+    await sluice(dir, 'run', 'calls');
+    expect(await table(dir, 'tags', 'CAST(id AS BIGINT)')).toHaveLength(s.expected().tags.length);
+    s.clearDictionary('tags');
+    const r = await sluice(dir, '--json', 'run', 'calls');
+    expect(await table(dir, 'tags', 'CAST(id AS BIGINT)')).toEqual([]);
+    expect(await table(dir, 'agents', 'CAST(id AS BIGINT)')).toHaveLength(s.expected().agents.length);
+    const tags = (
+      JSON.parse(r.stdout) as { streams: Array<{ stream: string; fetched: number; landed_batches: number; loaded_batches: number; loaded_rows: number }> }
+    ).streams.find((x) => x.stream === 'tags');
+    expect(tags).toMatchObject({ fetched: 0, landed_batches: 1, loaded_batches: 1, loaded_rows: 0 });
+  });
+
   it('--limit 5 lands at most 5 records per top-level stream and the next full run is exact', async () => {
     const s = await sim({ sessions: 40 });
     const dir = restWorkspace(s);

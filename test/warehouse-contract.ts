@@ -170,6 +170,12 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
       ]);
     });
 
+    it('an empty snapshot of a full stream empties its table', async () => {
+      await load(agents, [batch(agents, [line({ id: '1' }), line({ id: '2' })], { part: 'run-a' })]);
+      expect(await load(agents, [batch(agents, [], { part: 'run-b' })], 'run-2')).toEqual([{ rows: 0, rejected: 0 }]);
+      expect(await view(agents)).toEqual([]);
+    });
+
     it('sends bad lines to sluice._rejects with their batch, line number, reason and text; blank lines are counted, not rejected', async () => {
       const badUtf8 = Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]); // {"id":"\xff"}
       const lines: Array<string | Buffer> = [

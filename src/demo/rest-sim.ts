@@ -72,6 +72,8 @@ export interface RestSim {
   readonly loginsOk: number;
   readonly issuedTokens: string[];
   tick(o?: { newSessions?: number; updatedSessions?: number }): TickResult;
+  /** Deletes every record of a dictionary: the API then answers it with an empty list. */
+  clearDictionary(name: 'agents' | 'tags' | 'users'): void;
   expected(): RestSimExpected;
   setFaults(f: Partial<RestSimFaults>): void;
   repeatPage(path: string | undefined): void;
@@ -267,6 +269,7 @@ export async function startRestSim(o: RestSimOptions = {}): Promise<RestSim> {
       return [...issued];
     },
     tick: (t) => data.tick(t),
+    clearDictionary: (name) => data[name].clear(),
     expected: () => {
       const byId = <T extends { id: number }>(m: Map<number, T>) => [...m.values()].sort((a, b) => a.id - b.id);
       return structuredClone({

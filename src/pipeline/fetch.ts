@@ -39,7 +39,9 @@ export async function fetchStream(project: Project, source: Source, stream: stri
     log.info({ hours: 0 }, 'fetch.stream.complete');
     return;
   }
-  const writer = new BatchWriter({ landingRoot: project.landing.root, source: source.name, stream, part: window ? 'data' : o.runId, nowMs: Date.now() });
+  const nowMs = Date.now();
+  const writer = new BatchWriter({ landingRoot: project.landing.root, source: source.name, stream, part: window ? 'data' : o.runId, nowMs });
+  const errorsBefore = report.errors.length;
   let next: JsonValue | undefined;
   const started = Date.now();
   try {
@@ -80,7 +82,12 @@ export async function fetchStream(project: Project, source: Source, stream: stri
   }
   // Window hours are committed as their ranges complete; anything left open is unfinished.
   if (window) await writer.discard();
-  else report.landed_batches += (await writer.commit()).length;
+  else {
+    // A full stream read to its end without a record is an empty snapshot: it lands as an empty
+    // batch, so the load empties the table as it would replace it with any other snapshot.
+    const emptySnapshot = spec?.mode === 'full' && report.fetched === 0 && report.errors.length === errorsBefore;
+    report.landed_batches += (await writer.commit(emptySnapshot ? [nowMs] : undefined)).length;
+  }
   report.limited = o.limit !== undefined;
   if (!window && next !== undefined && JSON.stringify(next) !== JSON.stringify(checkpoint ?? null)) {
     await project.landing.putBytes(checkpointKey(source.name, stream), Buffer.from(JSON.stringify(next)));
