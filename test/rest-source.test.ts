@@ -10,7 +10,7 @@ import { resolveSources } from '../src/plugins.js';
 import { restSource } from '../src/sources/rest/index.js';
 import { compactJson, prependField, rawAt, rawElements } from '../src/sources/rest/raw-json.js';
 import { callStreams, offset, openSource, rawRows, readStream, restEntry, restWorkspace } from './support/rest.js';
-import { listFiles, queryDuck, ROOT, runCli } from './support/workspace.js';
+import { execDuck, listFiles, queryDuck, ROOT, runCli } from './support/workspace.js';
 
 const sims: RestSim[] = [];
 const sources: Source[] = [];
@@ -331,6 +331,29 @@ describe('rest source: through the CLI into DuckDB', () => {
       JSON.parse(r.stdout) as { streams: Array<{ stream: string; fetched: number; landed_batches: number; loaded_batches: number; loaded_rows: number }> }
     ).streams.find((x) => x.stream === 'tags');
     expect(tags).toMatchObject({ fetched: 0, landed_batches: 1, loaded_batches: 1, loaded_rows: 0 });
+  });
+
+  it('an older snapshot that was never loaded is superseded: it never replaces a newer one', async () => {
+    const s = await sim({ sessions: 20 });
+    const dir = restWorkspace(s);
+    await sluice(dir, 'run', 'calls');
+    const first = (
+      await queryDuck<{ batch_key: string }>(path.join(dir, 'warehouse.duckdb'), "SELECT batch_key FROM sluice._loads WHERE stream = 'agents'")
+    )[0]!.batch_key;
+    const change = s.tick({ newSessions: 0, updatedSessions: 0 });
+    await sluice(dir, 'run', 'calls');
+    // As if the first snapshot's load had failed: the ledger lacks it while the newer one is loaded.
+    await execDuck(path.join(dir, 'warehouse.duckdb'), `DELETE FROM sluice._loads WHERE batch_key = '${first}'`);
+    const r = await sluice(dir, '--json', 'load', 'calls');
+    const agents = (JSON.parse(r.stdout) as { streams: Array<{ stream: string; loaded_batches: number }> }).streams.find((x) => x.stream === 'agents');
+    expect(agents?.loaded_batches).toBe(0);
+    const ids = (await table(dir, 'agents', 'CAST(id AS BIGINT)')).map((row) => Number(row.id));
+    expect(ids).not.toContain(change.deletedAgent);
+    expect(ids).toEqual((s.expected().agents as Array<{ id: number }>).map((a) => a.id).sort((a, b) => a - b));
+    const status = JSON.parse((await sluice(dir, '--json', 'status')).stdout) as {
+      streams: Array<{ stream: string; reconciliation: { reconciled: boolean; unloaded_batches: string[] } }>;
+    };
+    expect(status.streams.find((x) => x.stream === 'agents')?.reconciliation).toMatchObject({ reconciled: true, unloaded_batches: [] });
   });
 
   it('--limit 5 lands at most 5 records per top-level stream and the next full run is exact', async () => {

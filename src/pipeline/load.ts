@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { toSluiceError } from '../core/errors.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { StreamSpec } from '../core/source.js';
-import { parseBatchKey, streamPrefix } from '../storage/layout.js';
+import { newestSnapshot, parseBatchKey, streamPrefix } from '../storage/layout.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 
@@ -18,16 +18,25 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   const warehouse = await project.warehouse();
   const log = project.log.child({ source, stream: spec.name });
   const ledger = await warehouse.ledger(source, spec.name);
-  const todo = [];
+  let todo = [];
+  const stored: string[] = [];
   for await (const o of storage.list(streamPrefix(source, spec.name))) {
     const parsed = parseBatchKey(o.key);
     if (!parsed || parsed.source !== source || parsed.stream !== spec.name) continue;
+    stored.push(o.key);
     const done = ledger.get(o.key);
     if (done && done.version === o.version) continue;
     todo.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
   }
-  // Full snapshots load in run order; merge streams hour by hour, so a later batch wins.
-  todo.sort((a, b) => (spec.mode === 'full' ? a.part.localeCompare(b.part) : 0) || a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
+  if (spec.mode === 'full') {
+    // Only the newest snapshot is loaded: an older one would replace newer rows with older ones.
+    const newest = newestSnapshot(stored);
+    const superseded = todo.filter((o) => o.part !== newest);
+    if (superseded.length > 0) log.info({ batches: superseded.length, newest }, 'load.snapshots.superseded');
+    todo = todo.filter((o) => o.part === newest);
+  }
+  // Merge streams load hour by hour, so a later batch wins.
+  todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
   const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
   for (const group of transactions(todo, spec.mode)) {
     const started = Date.now();

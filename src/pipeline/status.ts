@@ -3,7 +3,7 @@ import type { ObjectStore } from '../core/object-store.js';
 import { mapPool } from '../core/pool.js';
 import type { JsonValue, Source, StreamSpec } from '../core/source.js';
 import type { LedgerDetail, LedgerEntry, Warehouse } from '../core/warehouse.js';
-import { checkpointKey, parseBatchKey, streamPrefix } from '../storage/layout.js';
+import { checkpointKey, newestSnapshot, parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { countGzipLines, LineCountCache } from './line-count.js';
 import type { Project } from './project.js';
 import { type RunRecord, readRunRecords } from './run-record.js';
@@ -17,7 +17,7 @@ export interface Reconciliation {
   lines_in_storage: number;
   rows_loaded: number;
   rejected: number;
-  /** In storage, not in the ledger: the next `load` takes them. */
+  /** In storage, not in the ledger: the next `load` takes them (a full stream's older snapshots never load). */
   unloaded_batches: string[];
   /** In the ledger, gone from storage: the lake lost data the warehouse still has. */
   missing_from_storage: string[];
@@ -125,7 +125,7 @@ async function streamStatus(i: StreamInputs): Promise<StreamStatus> {
   const ledger: Map<string, LedgerEntry | LedgerDetail> = detail ?? (await warehouse.ledger(source.name, spec.name));
   const stats = await warehouse.stats({ source: source.name, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey });
 
-  const reconciliation = reconcile(stored, storedLines, ledger, detail, stats);
+  const reconciliation = reconcile(stored, storedLines, ledger, detail, stats, spec.mode === 'full' ? newestSnapshot(stored.keys()) : undefined);
   const loadedRows = new Map<number, number>();
   for (const [key, entry] of ledger) {
     const k = parseBatchKey(key);
@@ -212,8 +212,11 @@ function reconcile(
   ledger: Map<string, LedgerEntry | LedgerDetail>,
   detail: Map<string, LedgerDetail> | undefined,
   totals: { rows: number; rejected: number },
+  /** Full streams: the newest snapshot; the older ones never load. */
+  newest: string | undefined,
 ): Reconciliation {
-  const unloaded = [...stored.keys()].filter((k) => !ledger.has(k)).sort();
+  const superseded = (k: string) => newest !== undefined && parseBatchKey(k)?.part !== newest;
+  const unloaded = [...stored.keys()].filter((k) => !ledger.has(k) && !superseded(k)).sort();
   const missing = [...ledger.keys()].filter((k) => !stored.has(k)).sort();
   const mismatches: Reconciliation['line_mismatches'] = [];
   // Without per-batch counts the table's row count stands in (merges make it a lower bound).

@@ -30,3 +30,17 @@ export function parseBatchKey(key: string): BatchKey | undefined {
   if (!m || hourMs === undefined) return undefined;
   return { source: m[1] as string, stream: m[2] as string, hourMs, part: m[3] as string };
 }
+
+/**
+ * A `full` stream's snapshots are its parts (run ids, which sort by time). Only the newest counts:
+ * an older one that was never loaded (its load failed, or it arrived late) is superseded, so it
+ * must never be loaded over the newer one.
+ */
+export function newestSnapshot(keys: Iterable<string>): string | undefined {
+  let newest: string | undefined;
+  for (const key of keys) {
+    const part = parseBatchKey(key)?.part;
+    if (part !== undefined && (newest === undefined || part > newest)) newest = part;
+  }
+  return newest;
+}

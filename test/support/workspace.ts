@@ -95,6 +95,18 @@ export function readBatch(file: string): unknown[] {
 }
 
 /** Runs queries against a DuckDB file read-only and closes it. */
+/** Runs a statement on a DuckDB file (the warehouse must be closed): to stage a past state in a test. */
+export async function execDuck(file: string, sql: string): Promise<void> {
+  const inst = await DuckDBInstance.create(file);
+  const conn = await inst.connect();
+  try {
+    await conn.run(sql);
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}
+
 export async function queryDuck<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
   const inst = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   const conn = await inst.connect();
