@@ -1,19 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AmplitudeSim, startAmplitudeSim } from '../src/demo/amplitude-sim.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
+import { type RestSim, startRestSim } from '../src/demo/rest-sim.js';
 import { ampRun, ampWorkspace } from './support/amplitude.js';
 import { githubWorkspace, output, sluice } from './support/github.js';
+import { restWorkspace } from './support/rest.js';
+import { runCli } from './support/workspace.js';
 
 describe('sluice check', () => {
   let gh: GithubSim;
   let amp: AmplitudeSim;
+  let rest: RestSim;
   beforeAll(async () => {
     gh = await startGithubSim({ seed: 85, repos: ['duckdb/duckdb'], events: 10, token: 'good-token' });
     amp = await startAmplitudeSim({ seed: 85 });
+    rest = await startRestSim({ seed: 85 });
   });
   afterAll(async () => {
     await gh?.close();
     await amp?.close();
+    await rest?.close();
   });
 
   it('passes when storage, warehouse and every API answer', async () => {
@@ -42,6 +48,19 @@ describe('sluice check', () => {
     const a = await ampRun(ampWorkspace('check-amp-bad', amp, { secret_key: 'not-the-secret' }), ['check']);
     expect(a.code, output(a)).toBe(2);
     expect(a.stdout).toMatch(/FAIL +source amplitude/);
+  });
+
+  it('logs in to a declared REST API and reads one page; a wrong password exits 2 naming the settings', async () => {
+    const before = rest.requests.length;
+    const ok = await runCli(['check'], { cwd: restWorkspace(rest) });
+    expect(ok.code, output(ok)).toBe(0);
+    expect(ok.stdout).toMatch(/ok +source calls: rest: the API answered and accepted the credentials/);
+    expect(rest.requests.slice(before).map((r) => r.path)).toEqual(['/auth/login', '/agents']);
+    const bad = await runCli(['check'], { cwd: restWorkspace(rest, { password: 'not-the-password' }) });
+    expect(bad.code, output(bad)).toBe(2);
+    expect(bad.stdout).toMatch(/FAIL +source calls/);
+    expect(bad.stdout).toMatch(/auth\.body/);
+    expect(bad.stdout + bad.stderr).not.toContain('not-the-password');
   });
 
   it('exits 2 on a bad config, naming the key', async () => {

@@ -5,6 +5,7 @@ import { authHint, RestAuth } from './auth.js';
 import { readChildStream } from './child-stream.js';
 import { type RestConfig, restConfigSchema } from './config.js';
 import { type ParentRun, parentKeyColumn } from './parents.js';
+import { scan } from './scan.js';
 import { type RestContext, readTopStream } from './top-stream.js';
 
 // An exhausted rate limit that resets later than this fails the stream instead of waiting.
@@ -46,11 +47,20 @@ export const restSource: SourcePlugin<RestConfig> = {
       yield* s.parent ? readChildStream(s, rc, c) : readTopStream(s, rc, c);
     }
 
+    /** The first page of the first top-level stream (logging in first, when the API wants it). */
+    async function check(signal?: AbortSignal): Promise<void> {
+      const first = ordered[0];
+      if (!first) return;
+      const o = { config, stream: first, at: c.at(first), requester: c.requester, start: undefined, limit: 1 };
+      for await (const ev of scan({ ...o, signal: signal ?? new AbortController().signal })) if (ev.type === 'records') break;
+    }
+
     return {
       name: config.name,
       type: 'rest',
       streams: () => specs,
       read,
+      check,
       close: () => http.close(),
     };
   },
