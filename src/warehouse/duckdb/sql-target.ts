@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.js';
 import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
-import { quoteIdent, quoteLiteral } from '../sql.js';
+import { quoteIdent, relationColumns, relationKind } from '../sql.js';
 import { duckdb } from './library.js';
 
 const CONCURRENCY = 4;
@@ -90,19 +90,12 @@ export class DuckDbSqlTarget implements SqlTarget {
     return `TRY_CAST(${expr} AS ${type})`;
   }
 
-  async kindOf(r: Relation): Promise<RelationKind | undefined> {
-    const rows = await this.all(
-      `SELECT table_type FROM information_schema.tables WHERE table_schema = ${quoteLiteral(r.schema)} AND table_name = ${quoteLiteral(r.name)}`,
-    );
-    const type = rows[0]?.table_type;
-    return type === undefined ? undefined : type === 'VIEW' ? 'view' : 'table';
+  kindOf(r: Relation): Promise<RelationKind | undefined> {
+    return relationKind((sql) => this.all(sql), r);
   }
 
-  async columns(r: Relation): Promise<string[]> {
-    const rows = await this.all(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = ${quoteLiteral(r.schema)} AND table_name = ${quoteLiteral(r.name)} ORDER BY ordinal_position`,
-    );
-    return rows.map((row) => String(row.column_name));
+  columns(r: Relation): Promise<string[]> {
+    return relationColumns((sql) => this.all(sql), r);
   }
 
   // DuckDB binds views when they are read, so dropping the old relation never touches its dependents.

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Secret } from '../../core/redact.js';
 import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
-import { quoteIdent, quoteLiteral } from '../sql.js';
+import { quoteIdent, relationColumns, relationKind } from '../sql.js';
 import { connectError, type PgTarget, parseTarget } from './connection.js';
 
 const CONCURRENCY = 4;
@@ -118,19 +118,12 @@ export class PostgresSqlTarget implements SqlTarget {
     return name ? `sluice._try_${name}((${expr})::text)` : `CAST(${expr} AS ${type})`;
   }
 
-  async kindOf(r: Relation): Promise<RelationKind | undefined> {
-    const rows = await this.all(
-      `SELECT table_type FROM information_schema.tables WHERE table_schema = ${quoteLiteral(r.schema)} AND table_name = ${quoteLiteral(r.name)}`,
-    );
-    const type = rows[0]?.table_type;
-    return type === undefined ? undefined : type === 'VIEW' ? 'view' : 'table';
+  kindOf(r: Relation): Promise<RelationKind | undefined> {
+    return relationKind((sql) => this.all(sql), r);
   }
 
-  async columns(r: Relation): Promise<string[]> {
-    const rows = await this.all(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = ${quoteLiteral(r.schema)} AND table_name = ${quoteLiteral(r.name)} ORDER BY ordinal_position`,
-    );
-    return rows.map((row) => String(row.column_name));
+  columns(r: Relation): Promise<string[]> {
+    return relationColumns((sql) => this.all(sql), r);
   }
 
   // PostgreSQL binds views to the relation itself: the old one is renamed aside and dropped with
