@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startAmplitudeSim } from '../dist/demo/amplitude-sim.js';
-import { runSluice } from './support/measure.mjs';
+import { duckdbFloor, runSluice } from './support/measure.mjs';
 
 const HOUR = 3_600_000;
 
@@ -62,15 +62,7 @@ async function throughput(total) {
     const events = Number((await conn.runAndReadAll('SELECT count(*) FROM raw.amplitude_events')).getRows()[0][0]);
     conn.closeSync();
     inst.closeSync();
-    const t0 = performance.now();
-    const floorDb = await DuckDBInstance.create(path.join(dir, 'floor.duckdb'));
-    const fc = await floorDb.connect();
-    await fc.run(
-      `CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/amplitude/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`,
-    );
-    const floorMs = performance.now() - t0;
-    fc.closeSync();
-    floorDb.closeSync();
+    const { ms: floorMs } = await duckdbFloor(path.join(dir, 'floor.duckdb'), path.join(dir, 'lake/amplitude/events/*/*/*.jsonl.gz'));
     console.log(
       `throughput: ${events} events in ${(r.ms / 1000).toFixed(2)} s = ${Math.round(events / (r.ms / 1000))} events/s, peak RSS ${Math.round(r.peakMb)} MB (target < 300 MB)`,
     );

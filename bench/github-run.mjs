@@ -5,9 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { startGithubSim } from '../dist/demo/github-sim.js';
-import { runSluice } from './support/measure.mjs';
+import { duckdbFloor, runSluice } from './support/measure.mjs';
 
 const PER_REPO = 250; // GitHub serves at most 300 events of a feed
 
@@ -28,16 +27,7 @@ export async function main(total = 200_000) {
     const run = await runSluice(['run', 'github'], dir);
 
     // The floor: DuckDB reading the same batches itself into a plain table.
-    const t0 = performance.now();
-    const inst = await DuckDBInstance.create(path.join(dir, 'floor.duckdb'));
-    const conn = await inst.connect();
-    await conn.run(
-      `CREATE TABLE floor AS SELECT * FROM read_json('${path.join(dir, 'lake/github/events')}/*/*/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)`,
-    );
-    const floorMs = performance.now() - t0;
-    const rows = Number((await conn.runAndReadAll('SELECT count(*) FROM floor')).getRows()[0][0]);
-    conn.closeSync();
-    inst.closeSync();
+    const { ms: floorMs, rows } = await duckdbFloor(path.join(dir, 'floor.duckdb'), path.join(dir, 'lake/github/events/*/*/*.jsonl.gz'));
 
     const rate = Math.round(events / (run.ms / 1000));
     console.log(`github run: ${events} events in ${(run.ms / 1000).toFixed(2)} s = ${rate} events/s, peak RSS ${Math.round(run.peakMb)} MB (target < 300 MB)`);

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -46,3 +47,22 @@ export const runSluice = (args, cwd) =>
     cwd,
     env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
   });
+
+/**
+ * The floor the load benchmarks compare with: DuckDB itself reading the same batch files into a
+ * plain table of a new database. Resolves { ms, rows }.
+ */
+export async function duckdbFloor(dbFile, glob) {
+  const t0 = performance.now();
+  const inst = await DuckDBInstance.create(dbFile);
+  const conn = await inst.connect();
+  try {
+    await conn.run(`CREATE TABLE floor AS SELECT * FROM read_json('${glob}', format = 'newline_delimited', union_by_name = true)`);
+    const ms = performance.now() - t0;
+    const rows = Number((await conn.runAndReadAll('SELECT count(*) FROM floor')).getRows()[0][0]);
+    return { ms, rows };
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}
