@@ -99,13 +99,12 @@ export interface GzipCheck {
 
 const RATIO_FLOOR = 64 * 2 ** 20;
 const INFLATE_CHUNK = 64 * 1024;
-const INFLATE_BEHIND = 4 * 2 ** 20;
 
 /**
- * Yields an entry's gzip bytes as they are while inflating them alongside: a corrupt gzip, a
- * bomb (too many bytes, or too high a ratio) throws. Returns what the inflated data held.
+ * Inflates an entry to check it, keeping nothing: a corrupt gzip, a bomb (too many bytes, or too
+ * high a ratio) throws. Returns what the inflated data held.
  */
-export async function* passGzip(input: Readable, name: string, limits: { maxBytes: number; maxRatio: number }): AsyncGenerator<Buffer, GzipCheck> {
+export async function checkGzip(input: Readable, name: string, limits: { maxBytes: number; maxRatio: number }): Promise<GzipCheck> {
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK });
   const check: GzipCheck = { bytesOut: 0, lines: 0, lastByte: 10 };
   let bytesIn = 0;
@@ -130,10 +129,7 @@ export async function* passGzip(input: Readable, name: string, limits: { maxByte
     for await (const chunk of input as AsyncIterable<Buffer>) {
       if (failure) break;
       bytesIn += chunk.length;
-      yield chunk;
-      // Inflating runs beside the copy: wait only when it falls a few MB behind.
-      gunzip.write(chunk);
-      if (gunzip.writableLength > INFLATE_BEHIND) await Promise.race([once(gunzip, 'drain'), ended]);
+      if (!gunzip.write(chunk)) await Promise.race([once(gunzip, 'drain'), ended]);
     }
     if (!failure) gunzip.end();
     await ended;
@@ -145,4 +141,11 @@ export async function* passGzip(input: Readable, name: string, limits: { maxByte
   if (failure) throw failure instanceof SluiceError ? failure : hostile(`entry "${name}" is not valid gzip (${failure.message})`, failure);
   if (check.bytesOut > 0 && check.lastByte !== 10) check.lines++; // a last line without its newline
   return check;
+}
+
+/** Every entry of an opened archive checked (see checkGzip), by entry name. */
+export async function checkArchive(archive: OpenArchive, limits: { maxBytes: number; maxRatio: number }): Promise<Map<string, GzipCheck>> {
+  const checks = new Map<string, GzipCheck>();
+  for (const parts of archive.hours.values()) for (const part of parts) checks.set(part.name, await checkGzip(await archive.open(part), part.name, limits));
+  return checks;
 }

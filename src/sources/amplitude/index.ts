@@ -8,7 +8,7 @@ import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec, WindowPlan } from '../../core/source.js';
 import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
-import { openArchive, passGzip } from './archive.js';
+import { checkArchive, type GzipCheck, type OpenArchive, openArchive } from './archive.js';
 import { AMPLITUDE_REGIONS, type AmplitudeConfig, amplitudeConfigSchema } from './config.js';
 import { downloadRange, type RangeResult } from './export.js';
 import { describeRange, exportHour, groupHours, rangeHours } from './ranges.js';
@@ -50,19 +50,22 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
       const downloads = mapPool(
         ranges,
         concurrency,
-        async (range, signal): Promise<RangeResult[]> => {
+        async (range, signal): Promise<Checked[]> => {
+          let results: RangeResult[];
           try {
-            return await downloadRange({ ...client, signal }, range);
+            results = await downloadRange({ ...client, signal }, range);
           } catch (error) {
             if ((error instanceof SluiceError && error.fatal) || signal.aborted) throw error;
             return [{ kind: 'failed', range, status: 0, message: `${describeRange(range)}: ${(error as Error).message}` }];
           }
+          // Archives are checked here, several at once, so landing them is a plain copy.
+          return Promise.all(results.map((r) => (r.kind === 'zip' ? checkRange(r, config) : r)));
         },
         rc.signal,
       );
       for await (const results of downloads) {
         for (const r of results) {
-          yield* landRange(r, rc, config);
+          yield* landRange(r, rc);
           done += rangeHours(r.range).length;
         }
         rc.log.info({ hours_done: done, hours_total: total }, 'amplitude.progress');
@@ -90,8 +93,27 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
   },
 };
 
-/** Turns one downloaded range into raw hour batches: all of its hours complete, or none. */
-async function* landRange(r: RangeResult, rc: StreamReadContext, config: AmplitudeConfig): AsyncGenerator<SourceMessage> {
+/** A downloaded range after its archive was checked: ready to land, or refused with the reason. */
+type Checked =
+  | Exclude<RangeResult, { kind: 'zip' }>
+  | { kind: 'checked'; range: RangeResult['range']; file: string; archive: OpenArchive; checks: Map<string, GzipCheck> }
+  | { kind: 'refused'; range: RangeResult['range']; file: string; error: unknown };
+
+/** Opens a downloaded archive and inflates every entry to check it, before anything lands. */
+async function checkRange(r: Extract<RangeResult, { kind: 'zip' }>, config: AmplitudeConfig): Promise<Checked> {
+  let archive: OpenArchive | undefined;
+  try {
+    archive = await openArchive(r.file, r.range, config.max_entry_bytes);
+    const checks = await checkArchive(archive, { maxBytes: config.max_entry_bytes, maxRatio: config.max_compression_ratio });
+    return { kind: 'checked', range: r.range, file: r.file, archive, checks };
+  } catch (error) {
+    archive?.close();
+    return { kind: 'refused', range: r.range, file: r.file, error };
+  }
+}
+
+/** Turns one checked range into raw hour batches: all of its hours complete, or none. */
+async function* landRange(r: Checked, rc: StreamReadContext): AsyncGenerator<SourceMessage> {
   const hours = rangeHours(r.range);
   if (r.kind === 'empty') {
     yield { type: 'complete', hours };
@@ -101,23 +123,18 @@ async function* landRange(r: RangeResult, rc: StreamReadContext, config: Amplitu
     yield { type: 'failure', unit: describeRange(r.range), error: new SluiceError('http', r.message, { hint: 'the next run asks for this hour again' }) };
     return;
   }
-  let archive: Awaited<ReturnType<typeof openArchive>> | undefined;
   try {
-    archive = await openArchive(r.file, r.range, config.max_entry_bytes);
+    if (r.kind === 'refused') throw r.error;
     let rows = 0;
-    for (const [hourMs, parts] of archive.hours) {
+    for (const [hourMs, parts] of r.archive.hours) {
       let endsWithNewline = true;
       for (const part of parts) {
         // Two members of one hour must not glue the last line of one to the first of the next.
         if (!endsWithNewline) yield { type: 'raw', hourMs, gzip: NEWLINE_MEMBER };
-        const gen = passGzip(await archive.open(part), part.name, { maxBytes: config.max_entry_bytes, maxRatio: config.max_compression_ratio });
-        let step = await gen.next();
-        while (!step.done) {
-          yield { type: 'raw', hourMs, gzip: step.value };
-          step = await gen.next();
-        }
-        rows += step.value.lines;
-        if (step.value.bytesOut > 0) endsWithNewline = step.value.lastByte === 10;
+        for await (const chunk of (await r.archive.open(part)) as AsyncIterable<Buffer>) yield { type: 'raw', hourMs, gzip: chunk };
+        const check = r.checks.get(part.name) as GzipCheck;
+        rows += check.lines;
+        if (check.bytesOut > 0) endsWithNewline = check.lastByte === 10;
       }
     }
     yield { type: 'complete', hours, records: rows };
@@ -131,7 +148,7 @@ async function* landRange(r: RangeResult, rc: StreamReadContext, config: Amplitu
     rc.log.warn({ range: describeRange(r.range), error: e.message }, 'amplitude.range.refused');
     yield { type: 'failure', unit: describeRange(r.range), error: e };
   } finally {
-    archive?.close();
+    if (r.kind === 'checked') r.archive.close();
     await fs.promises.rm(r.file, { force: true });
   }
 }
