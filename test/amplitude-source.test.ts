@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/core/logger.js';
 import { type AmplitudeSim, startAmplitudeSim } from '../src/demo/amplitude-sim.js';
+import { amplitudeConfigSchema } from '../src/sources/amplitude/config.js';
+import { amplitudeSource } from '../src/sources/amplitude/index.js';
 import { type AmpWorkspace, ampRun, ampWorkspace, loadedUuids, sorted, storedHours } from './support/amplitude.js';
-import { listFiles, queryDuck } from './support/workspace.js';
+import { listFiles, queryDuck, tempDir } from './support/workspace.js';
 
 const HOUR = 3_600_000;
 const START = '2026-01-01T00:00:00Z';
@@ -165,4 +168,43 @@ describe('amplitude: crash safety', () => {
       await sim.close();
     }
   }, 180_000);
+});
+
+describe('amplitude source: a read that ends early', () => {
+  it('closes and deletes every downloaded archive it did not land', async () => {
+    const sim = await startAmplitudeSim({ seed: 9, meanEventsPerHour: 40 });
+    const scratch = tempDir('amp-scratch');
+    try {
+      const config = amplitudeConfigSchema.parse({
+        name: 'amp',
+        type: 'amplitude',
+        base_url: sim.url,
+        api_key: sim.options.apiKey,
+        secret_key: sim.options.secretKey,
+        concurrency: 4,
+        max_hours_per_request: 2,
+      });
+      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]' });
+      const hours = Array.from({ length: 24 }, (_, i) => Date.parse(START) + i * HOUR);
+      const signal = new AbortController().signal;
+      for await (const m of source.read('events', {
+        checkpoint: undefined,
+        limit: undefined,
+        runId: 't',
+        log: silentLogger,
+        signal,
+        hours,
+        scratchDir: scratch,
+      })) {
+        if (m.type === 'raw') break; // the consumer stops in the middle of the first range
+      }
+      await source.close();
+      // Ranges still being downloaded or checked when the read ended clean up as they finish.
+      for (let i = 0; i < 50 && fs.readdirSync(scratch).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(fs.readdirSync(scratch)).toEqual([]);
+    } finally {
+      await sim.close();
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  });
 });

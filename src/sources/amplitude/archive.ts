@@ -16,6 +16,7 @@ export interface OpenArchive {
   /** The parts of each hour, hours ascending, parts in their `#n` order. */
   hours: Map<number, HourPart[]>;
   open(part: HourPart): Promise<Readable>;
+  /** Closes the file; closing again does nothing. */
   close(): void;
 }
 
@@ -63,13 +64,17 @@ export async function openArchive(file: string, range: Range, maxEntryBytes: num
     throw error instanceof SluiceError ? error : hostile(`corrupt zip (${(error as Error).message})`, error);
   }
   for (const parts of hours.values()) parts.sort((a, b) => Number(a.part) - Number(b.part) || a.name.localeCompare(b.name));
+  let closed = false;
   return {
     hours: new Map([...hours].sort(([a], [b]) => a - b)),
     open: (part) =>
       new Promise<Readable>((resolve, reject) =>
         zip.openReadStream(part.entry, (e, s) => (e ? reject(hostile(`corrupt entry ${part.name} (${e.message})`, e)) : resolve(s))),
       ),
-    close: () => zip.close(),
+    close: () => {
+      if (!closed) zip.close();
+      closed = true;
+    },
   };
 }
 

@@ -47,6 +47,8 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
       const client = { http, baseUrl, authorization, scratchDir, signal: rc.signal };
       const total = ranges.reduce((n, r) => n + rangeHours(r).length, 0);
       let done = 0;
+      // Checked archives not landed yet: closed and deleted if the read ends early.
+      const waiting = new Set<Extract<Checked, { kind: 'checked' }>>();
       const downloads = mapPool(
         ranges,
         concurrency,
@@ -59,16 +61,33 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
             return [{ kind: 'failed', range, status: 0, message: `${describeRange(range)}: ${(error as Error).message}` }];
           }
           // Archives are checked here, several at once, so landing them is a plain copy.
-          return Promise.all(results.map((r) => (r.kind === 'zip' ? checkRange(r, config) : r)));
+          const checked = await Promise.all(results.map((r) => (r.kind === 'zip' ? checkRange(r, config) : r)));
+          for (const r of checked) {
+            if (r.kind !== 'checked') continue;
+            if (!signal.aborted) waiting.add(r);
+            else {
+              r.archive.close(); // the read ended while this range was being checked
+              await fs.promises.rm(r.file, { force: true });
+            }
+          }
+          return checked;
         },
         rc.signal,
       );
-      for await (const results of downloads) {
-        for (const r of results) {
-          yield* landRange(r, rc);
-          done += rangeHours(r.range).length;
+      try {
+        for await (const results of downloads) {
+          for (const r of results) {
+            yield* landRange(r, rc);
+            if (r.kind === 'checked') waiting.delete(r);
+            done += rangeHours(r.range).length;
+          }
+          rc.log.info({ hours_done: done, hours_total: total }, 'amplitude.progress');
         }
-        rc.log.info({ hours_done: done, hours_total: total }, 'amplitude.progress');
+      } finally {
+        for (const r of waiting) {
+          r.archive.close();
+          await fs.promises.rm(r.file, { force: true });
+        }
       }
     }
 
