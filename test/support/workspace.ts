@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'sluice.js');
@@ -94,26 +94,21 @@ export function readBatch(file: string): unknown[] {
     });
 }
 
-/** Runs queries against a DuckDB file read-only and closes it. */
-/** Runs a statement on a DuckDB file (the warehouse must be closed): to stage a past state in a test. */
-export async function execDuck(file: string, sql: string): Promise<void> {
-  const inst = await DuckDBInstance.create(file);
+/** Opens a DuckDB file (the warehouse must be closed), hands a connection to `work`, and closes it. */
+async function withDuck<T>(file: string, options: Record<string, string>, work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const inst = await DuckDBInstance.create(file, options);
   const conn = await inst.connect();
   try {
-    await conn.run(sql);
+    return await work(conn);
   } finally {
     conn.closeSync();
     inst.closeSync();
   }
 }
 
-export async function queryDuck<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
-  const inst = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
-  const conn = await inst.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRowObjectsJson() as T[];
-  } finally {
-    conn.closeSync();
-    inst.closeSync();
-  }
-}
+/** Runs a statement on a DuckDB file: to stage a past state in a test. */
+export const execDuck = (file: string, sql: string): Promise<void> => withDuck(file, {}, async (conn) => void (await conn.run(sql)));
+
+/** Runs queries against a DuckDB file read-only and closes it. */
+export const queryDuck = <T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> =>
+  withDuck(file, { access_mode: 'READ_ONLY' }, async (conn) => (await conn.runAndReadAll(sql)).getRowObjectsJson() as T[]);
