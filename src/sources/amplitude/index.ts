@@ -64,11 +64,9 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
           const checked = await Promise.all(results.map((r) => (r.kind === 'zip' ? checkRange(r, config) : r)));
           for (const r of checked) {
             if (r.kind !== 'checked') continue;
-            if (!signal.aborted) waiting.add(r);
-            else {
-              r.archive.close(); // the read ended while this range was being checked
-              await fs.promises.rm(r.file, { force: true });
-            }
+            if (signal.aborted)
+              await release(r); // the read ended while this range was being checked
+            else waiting.add(r);
           }
           return checked;
         },
@@ -84,10 +82,7 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
           rc.log.info({ hours_done: done, hours_total: total }, 'amplitude.progress');
         }
       } finally {
-        for (const r of waiting) {
-          r.archive.close();
-          await fs.promises.rm(r.file, { force: true });
-        }
+        for (const r of waiting) await release(r);
       }
     }
 
@@ -167,7 +162,12 @@ async function* landRange(r: Checked, rc: StreamReadContext): AsyncGenerator<Sou
     rc.log.warn({ range: describeRange(r.range), error: e.message }, 'amplitude.range.refused');
     yield { type: 'failure', unit: describeRange(r.range), error: e };
   } finally {
-    if (r.kind === 'checked') r.archive.close();
-    await fs.promises.rm(r.file, { force: true });
+    await release(r);
   }
+}
+
+/** Closes a range's archive and deletes its download: once it has landed, or will not. */
+async function release(r: Extract<Checked, { file: string }>): Promise<void> {
+  if (r.kind === 'checked') r.archive.close();
+  await fs.promises.rm(r.file, { force: true });
 }
