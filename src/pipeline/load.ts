@@ -31,9 +31,9 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   if (spec.mode === 'full') {
     // Only the newest snapshot is loaded: an older one would replace newer rows with older ones.
     const newest = newestSnapshot(stored);
-    const superseded = todo.filter((o) => o.part !== newest);
-    if (superseded.length > 0) log.info({ batches: superseded.length, newest }, 'load.snapshots.superseded');
-    todo = todo.filter((o) => o.part === newest);
+    const kept = todo.filter((o) => o.part === newest);
+    if (kept.length < todo.length) log.info({ batches: todo.length - kept.length, newest }, 'load.snapshots.superseded');
+    todo = kept;
   }
   // Merge streams load hour by hour, so a later batch wins.
   todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));

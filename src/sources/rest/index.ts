@@ -51,8 +51,16 @@ export const restSource: SourcePlugin<RestConfig> = {
     async function check(signal?: AbortSignal): Promise<void> {
       const first = ordered[0];
       if (!first) return;
-      const o = { config, stream: first, at: c.at(first), requester: c.requester, start: undefined, limit: 1 };
-      for await (const ev of scan({ ...o, signal: signal ?? new AbortController().signal })) if (ev.type === 'records') break;
+      const pages = scan({
+        config,
+        stream: first,
+        at: c.at(first),
+        requester: c.requester,
+        start: undefined,
+        limit: 1,
+        signal: signal ?? new AbortController().signal,
+      });
+      for await (const ev of pages) if (ev.type === 'records') break;
     }
 
     return {
