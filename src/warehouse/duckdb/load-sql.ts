@@ -5,10 +5,12 @@ import { quoteIdent as qi, quoteLiteral as ql, timestampText } from '../sql.js';
 const STAGE = '_sluice_stage';
 export const NOTES = '_sluice_notes';
 /**
- * The longest line DuckDB reads (16 MiB). Its read buffer is that size and counts against the
- * memory cap, so it stays modest; a longer line is rejected by the cleaning pass (sanitize.ts).
+ * The longest line DuckDB reads (4 MiB). Its read buffer is that size, and parsing a line that
+ * long takes several times its size, all counted against the memory cap: under the default cap
+ * (64MB) a 6 MiB line still loads, a 7 MiB one does not. A longer line is rejected by the
+ * cleaning pass (sanitize.ts).
  */
-export const MAX_LINE = 16 * 1024 * 1024;
+export const MAX_LINE = 4 * 1024 * 1024;
 const JSON_SPACE = 'chr(32) || chr(9) || chr(13) || chr(10)';
 
 export interface BatchSource {
@@ -62,7 +64,10 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
           ${anyNotes ? `LEFT JOIN ${NOTES} nt ON nt.f = s.f AND nt.line_no = s.line_no` : ''})`;
   const counts = `SELECT f, count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL),
       (SELECT count(DISTINCT (${ks.join(', ')})) FROM ${STAGE} WHERE reason IS NULL) FROM ${STAGE} GROUP BY f`;
-  const batchOf = `(VALUES ${group.map((g, f) => `(${f}, ${ql(g.batch.key)}, TIMESTAMP ${ql(timestampText(g.batch.partitionMs))})`).join(', ')}) AS b(f, batch_key, partition_at)`;
+  // A file's batch key and hour, looked up by its number: a join with a VALUES list would build its
+  // hash table over the staged rows (the larger side) and hold them all in memory once more.
+  const batchKeyOf = `[${group.map((g) => ql(g.batch.key)).join(', ')}][s.f + 1]`;
+  const partitionOf = `[${group.map((g) => `TIMESTAMP ${ql(timestampText(g.batch.partitionMs))}`).join(', ')}][s.f + 1]`;
   const keys = group.map((g) => ql(g.batch.key)).join(', ');
   const cols = spec.primaryKey.map(qi);
 
@@ -73,8 +78,8 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
       `DELETE FROM sluice._rejects WHERE batch_key IN (${keys})`,
       ...(rejected > 0
         ? [
-            `INSERT INTO sluice._rejects SELECT b.batch_key, s.line_no, s.reason, s.line, ${ql(o.runId)}, now()
-               FROM ${STAGE} s JOIN ${batchOf} USING (f) WHERE s.reason IS NOT NULL ORDER BY s.f, s.line_no`,
+            `INSERT INTO sluice._rejects SELECT ${batchKeyOf}, s.line_no, s.reason, s.line, ${ql(o.runId)}, now()
+               FROM ${STAGE} s WHERE s.reason IS NOT NULL ORDER BY s.f, s.line_no`,
           ]
         : []),
       ...(rows > 0 && !o.replace
@@ -85,8 +90,8 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
       ...(rows > 0
         ? [
             `INSERT INTO ${o.table} (${cols.join(', ')}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
-               SELECT ${ks.map((k) => `s.${k}`).join(', ')}, s.j, b.partition_at, b.batch_key, now()
-               FROM ${STAGE} s JOIN ${batchOf} USING (f) WHERE s.reason IS NULL
+               SELECT ${ks.map((k) => `s.${k}`).join(', ')}, s.j, ${partitionOf}, ${batchKeyOf}, now()
+               FROM ${STAGE} s WHERE s.reason IS NULL
                ${c.duplicates ? `QUALIFY row_number() OVER (PARTITION BY ${ks.map((k) => `s.${k}`).join(', ')} ORDER BY s.f DESC, s.line_no DESC) = 1` : ''}`,
           ]
         : []),
