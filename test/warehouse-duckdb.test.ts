@@ -82,7 +82,30 @@ describe('DuckDB: a line longer than the reader takes', () => {
       file,
       'SELECT line_number, reason, length(line) AS n FROM sluice._rejects',
     );
-    expect(rejects.map((r) => [Number(r.line_number), r.reason, Number(r.n)])).toEqual([[2, 'line longer than 16 MiB', long.length]]);
+    expect(rejects.map((r) => [Number(r.line_number), r.reason, Number(r.n)])).toEqual([[2, 'line longer than 4 MiB', long.length]]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a line just within it loads whole under the default memory cap, with the lines around it', async () => {
+    const dir = tempDir('wh-duckdb-wide');
+    const file = path.join(dir, 'warehouse.duckdb');
+    const batchFile = path.join(dir, 'batch.jsonl.gz');
+    const wide = JSON.stringify({ id: '2', big: 'x'.repeat(MAX_LINE - 4096) });
+    fs.writeFileSync(batchFile, zlib.gzipSync(`{"id":"1"}\n${wide}\n{"id":"3"}\n`));
+    const spec: TableSpec = { source: 'api', stream: 'items', mode: 'cursor', primaryKey: ['id'] };
+    const wh = await DuckDbWarehouse.open(file);
+    try {
+      const batch = { key: 'api/items/dt=2025-01-01/hr=00/p1.jsonl.gz', version: 'v1', size: fs.statSync(batchFile).size, partitionMs: Date.UTC(2025, 0, 1) };
+      expect(await wh.load(spec, [{ ...batch, file: batchFile }], 'run-1')).toEqual([{ rows: 3, rejected: 0 }]);
+    } finally {
+      await wh.close();
+    }
+    const rows = await queryDuck<{ id: string; n: string }>(file, 'SELECT id, length(CAST(data AS VARCHAR)) AS n FROM raw.api_items ORDER BY id');
+    expect(rows.map((r) => [r.id, Number(r.n)])).toEqual([
+      ['1', 10],
+      ['2', wide.length],
+      ['3', 10],
+    ]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

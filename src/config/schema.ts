@@ -42,7 +42,7 @@ export type S3StorageConfig = z.infer<typeof s3StorageSchema>;
 export const duckdbWarehouseSchema = z.strictObject({
   type: z.literal('duckdb'),
   path: z.string().min(1).default('./warehouse.duckdb'),
-  /** DuckDB's memory cap while loading, e.g. `512MB`, `2GB` (default 96MB). */
+  /** DuckDB's memory cap while loading, e.g. `512MB`, `2GB` (default 64MB). */
   memory_limit: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB or 2GB')

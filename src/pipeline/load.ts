@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { toSluiceError } from '../core/errors.js';
+import { collectGarbage } from '../core/memory.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { StreamSpec } from '../core/source.js';
 import { newestSnapshot, parseBatchKey, streamPrefix } from '../storage/layout.js';
@@ -38,6 +39,9 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   // Merge streams load hour by hour, so a later batch wins.
   todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
   const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
+  // What a fetch left behind (dead buffers V8 has not collected yet) goes before the warehouse
+  // starts, which holds the most memory of a run.
+  if (todo.length > 0) collectGarbage();
   for (const group of transactions(todo, spec.mode)) {
     const started = Date.now();
     const copies = [];
@@ -68,8 +72,12 @@ export async function loadStream(project: Project, source: string, spec: StreamS
 }
 
 const BATCHES_PER_TRANSACTION = 64;
-/** Compressed bytes per transaction: bounds what a warehouse stages at once (about 8× this as JSON). */
-const BYTES_PER_TRANSACTION = 8 * 1024 * 1024;
+/**
+ * Compressed bytes per transaction: bounds what a warehouse stages at once (about 8× this as
+ * JSON). DuckDB keeps a group's rows in memory while it checks them, beside its read buffer, all
+ * under its cap (64MB): a group must fit, or the stage spills to disk and the load slows.
+ */
+const BYTES_PER_TRANSACTION = 5 * 1024 * 1024;
 
 /**
  * Groups batches into transactions: many small batches per transaction for merge streams; for a
