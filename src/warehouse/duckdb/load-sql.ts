@@ -39,9 +39,8 @@ export function lineReader(source: Pick<BatchSource, 'file' | 'compression'>): s
 }
 
 /**
- * The statements that load a group of batches inside one transaction. DuckDB reads every batch
- * itself (gzip JSON Lines, one line per row) and parses each line once, so rows never pass through
- * JavaScript. Each file is its own branch of one scan, numbering its lines as it streams; the
+ * The statements that load a group of batches inside one transaction. DuckDB reads and parses
+ * every batch itself (gzip JSON Lines, one line per row), so rows never pass through JavaScript. Each file is its own branch of one scan, numbering its lines as it streams; the
  * stage keeps a line's text only when it is rejected. The merge is a delete of the staged keys and
  * an insert: no index over the table, so memory does not grow with it.
  */
