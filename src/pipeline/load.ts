@@ -15,6 +15,9 @@ import { errorEntry, type StreamReport } from './run-record.js';
  * oldest first so that a later batch's version of a record wins the merge.
  */
 export async function loadStream(project: Project, source: string, spec: StreamSpec, report: StreamReport, runId: string): Promise<void> {
+  // What a fetch left behind (dead buffers V8 has not collected yet) goes before the warehouse
+  // opens: it holds the most memory of a run.
+  collectGarbage();
   const storage = await project.storage();
   const warehouse = await project.warehouse();
   const log = project.log.child({ source, stream: spec.name });
@@ -39,9 +42,6 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   // Merge streams load hour by hour, so a later batch wins.
   todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
   const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
-  // What a fetch left behind (dead buffers V8 has not collected yet) goes before the warehouse
-  // starts, which holds the most memory of a run.
-  if (todo.length > 0) collectGarbage();
   for (const group of transactions(todo, spec.mode)) {
     const started = Date.now();
     const copies = [];

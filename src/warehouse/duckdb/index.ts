@@ -52,6 +52,7 @@ export class DuckDbWarehouse implements Warehouse {
       // because nothing the load builds must stay in memory (no index over the raw tables).
       instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: memoryLimit });
       conn = await instance.connect();
+      await releaseMemory(conn); // what the process freed before the load, e.g. a fetch's buffers
       // Small row groups are written out as they fill, instead of a whole group of wide JSON rows
       // (about 120,000 by default) waiting in memory.
       await conn.run(`ATTACH ${ql(file)} AS warehouse (ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`);
@@ -135,7 +136,7 @@ export class DuckDbWarehouse implements Warehouse {
       source: cleaned.get(batch.key)?.source ?? { file: batch.file, compression: 'gzip' as const, notes: false },
     }));
     const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
-    await this.#releaseMemory(); // what the last group (or the fetch before the load) freed
+    await releaseMemory(this.#conn); // what the last group freed
     await this.#conn.run('BEGIN TRANSACTION');
     try {
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
@@ -164,18 +165,6 @@ export class DuckDbWarehouse implements Warehouse {
       await this.#conn.run('ROLLBACK').catch(() => {});
       throw error;
     }
-  }
-
-  /**
-   * Hands freed memory back to the system. DuckDB's allocator and the C heap (where Node keeps
-   * its buffers too) hold on to what was freed, for reuse: after a fetch and a first group that
-   * was 150 MB above what was in use. DuckDB has no statement for this, but it flushes its
-   * allocator and trims the C heap whenever it relaunches its worker threads, which setting
-   * `threads` to another value and back does, in a few milliseconds.
-   */
-  async #releaseMemory(): Promise<void> {
-    await this.#conn.run('SET threads = 2');
-    await this.#conn.run('SET threads = 1');
   }
 
   /** The batches DuckDB's line reader refuses, each read alone. */
@@ -222,6 +211,18 @@ export class DuckDbWarehouse implements Warehouse {
     this.#conn.closeSync();
     this.#instance.closeSync();
   }
+}
+
+/**
+ * Hands freed memory back to the system. DuckDB's allocator and the C heap (where Node keeps its
+ * buffers too) hold on to what was freed, for reuse: after a fetch and a first group that was 150
+ * MB above what was in use. DuckDB has no statement for this, but it flushes its allocator and
+ * trims the C heap whenever it relaunches its worker threads, which setting `threads` to another
+ * value and back does, in a few milliseconds.
+ */
+async function releaseMemory(conn: DuckDBConnection): Promise<void> {
+  await conn.run('SET threads = 2');
+  await conn.run('SET threads = 1');
 }
 
 export const duckdbWarehouse: WarehousePlugin<z.infer<typeof duckdbWarehouseSchema>> = {
