@@ -23,18 +23,18 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   const log = project.log.child({ source, stream: spec.name });
   const ledger = await warehouse.ledger(source, spec.name);
   let todo = [];
-  const stored: string[] = [];
+  const snapshots: string[] = []; // a full stream's stored keys, to find its newest snapshot
   for await (const o of storage.list(streamPrefix(source, spec.name))) {
     const parsed = parseBatchKey(o.key);
     if (!parsed || parsed.source !== source || parsed.stream !== spec.name) continue;
-    stored.push(o.key);
+    if (spec.mode === 'full') snapshots.push(o.key);
     const done = ledger.get(o.key);
     if (done && done.version === o.version) continue;
     todo.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
   }
   if (spec.mode === 'full') {
     // Only the newest snapshot is loaded: an older one would replace newer rows with older ones.
-    const newest = newestSnapshot(stored);
+    const newest = newestSnapshot(snapshots);
     const kept = todo.filter((o) => o.part === newest);
     if (kept.length < todo.length) log.info({ batches: todo.length - kept.length, newest }, 'load.snapshots.superseded');
     todo = kept;

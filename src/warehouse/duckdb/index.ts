@@ -151,14 +151,12 @@ export class DuckDbWarehouse implements Warehouse {
         throw error;
       }
       const perFile = new Map<number, { rows: number; rejected: number }>();
-      let rows = 0;
       let distinct = 0;
       for (const [f, good, bad, keys] of (await this.#conn.runAndReadAll(sql.counts)).getRows()) {
         perFile.set(Number(f), { rows: Number(good), rejected: Number(bad) });
-        rows += Number(good);
         distinct = Number(keys);
       }
-      for (const statement of sql.apply({ perFile, duplicates: distinct < rows })) await this.#conn.run(statement);
+      for (const statement of sql.apply({ perFile, distinct })) await this.#conn.run(statement);
       await this.#conn.run('COMMIT');
       return group.map((_, f) => perFile.get(f) ?? { rows: 0, rejected: 0 });
     } catch (error) {

@@ -70,9 +70,11 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
   const keys = group.map((g) => ql(g.batch.key)).join(', ');
   const cols = spec.primaryKey.map(qi);
 
-  const apply = (c: { perFile: ReadonlyMap<number, { rows: number; rejected: number }>; duplicates: boolean }) => {
+  /** `distinct`: the distinct keys among the good rows (from `counts`); fewer than the rows means duplicates. */
+  const apply = (c: { perFile: ReadonlyMap<number, { rows: number; rejected: number }>; distinct: number }) => {
     const rows = [...c.perFile.values()].reduce((n, v) => n + v.rows, 0);
     const rejected = [...c.perFile.values()].reduce((n, v) => n + v.rejected, 0);
+    const duplicates = c.distinct < rows;
     return [
       `DELETE FROM sluice._rejects WHERE batch_key IN (${keys})`,
       ...(rejected > 0
@@ -91,7 +93,7 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
             `INSERT INTO ${o.table} (${cols.join(', ')}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
                SELECT ${ks.map((k) => `s.${k}`).join(', ')}, s.j, ${partitionOf}, ${batchKeyOf}, now()
                FROM ${STAGE} s WHERE s.reason IS NULL
-               ${c.duplicates ? `QUALIFY row_number() OVER (PARTITION BY ${ks.map((k) => `s.${k}`).join(', ')} ORDER BY s.f DESC, s.line_no DESC) = 1` : ''}`,
+               ${duplicates ? `QUALIFY row_number() OVER (PARTITION BY ${ks.map((k) => `s.${k}`).join(', ')} ORDER BY s.f DESC, s.line_no DESC) = 1` : ''}`,
           ]
         : []),
       `INSERT INTO sluice._loads (batch_key, source, stream, version, size, rows, rejected, run_id, loaded_at)
