@@ -40,9 +40,10 @@ export function lineReader(source: Pick<BatchSource, 'file' | 'compression'>): s
 
 /**
  * The statements that load a group of batches inside one transaction. DuckDB reads and parses
- * every batch itself (gzip JSON Lines, one line per row), so rows never pass through JavaScript. Each file is its own branch of one scan, numbering its lines as it streams; the
- * stage keeps a line's text only when it is rejected. The merge is a delete of the staged keys and
- * an insert: no index over the table, so memory does not grow with it.
+ * every batch itself (gzip JSON Lines, one line per row), so rows never pass through JavaScript.
+ * Each file is its own branch of one scan, numbering its lines as it streams; the stage keeps a
+ * line's text only when it is rejected. The merge is a delete of the staged keys and an insert: no
+ * index over the table, so memory does not grow with it.
  */
 export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonly GroupBatch[]; runId: string; replace: boolean }) {
   const { spec, group } = o;
@@ -65,9 +66,9 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
       (SELECT count(DISTINCT (${ks.join(', ')})) FROM ${STAGE} WHERE reason IS NULL) FROM ${STAGE} GROUP BY f`;
   // A file's batch key and hour, looked up by its number: a join with a VALUES list would build its
   // hash table over the staged rows (the larger side) and hold them all in memory once more.
-  const batchKeyOf = `[${group.map((g) => ql(g.batch.key)).join(', ')}][s.f + 1]`;
-  const partitionOf = `[${group.map((g) => `TIMESTAMP ${ql(timestampText(g.batch.partitionMs))}`).join(', ')}][s.f + 1]`;
   const keys = group.map((g) => ql(g.batch.key)).join(', ');
+  const batchKeyOf = `[${keys}][s.f + 1]`;
+  const partitionOf = `[${group.map((g) => `TIMESTAMP ${ql(timestampText(g.batch.partitionMs))}`).join(', ')}][s.f + 1]`;
   const cols = spec.primaryKey.map(qi);
 
   /** `distinct`: the distinct keys among the good rows (from `counts`); fewer than the rows means duplicates. */
