@@ -57,12 +57,12 @@ warehouseContract('DuckDB', async () => {
 });
 
 describe('DuckDB: a line longer than the reader takes', () => {
-  it('goes to sluice._rejects whole, with its line number; the lines around it load', async () => {
-    const dir = tempDir('wh-duckdb-long');
+  /** Loads one batch whose second line is `middle` between two small rows; returns the warehouse file and the load's result. */
+  async function loadAround(name: string, middle: string) {
+    const dir = tempDir(name);
     const file = path.join(dir, 'warehouse.duckdb');
     const batchFile = path.join(dir, 'batch.jsonl.gz');
-    const long = JSON.stringify({ id: '2', big: 'x'.repeat(MAX_LINE) });
-    fs.writeFileSync(batchFile, zlib.gzipSync(`{"id":"1"}\n${long}\n{"id":"3"}\n`));
+    fs.writeFileSync(batchFile, zlib.gzipSync(`{"id":"1"}\n${middle}\n{"id":"3"}\n`));
     const spec: TableSpec = { source: 'api', stream: 'items', mode: 'cursor', primaryKey: ['id'] };
     const key = 'api/items/dt=2025-01-01/hr=00/p1.jsonl.gz';
     const wh = await DuckDbWarehouse.open(file);
@@ -72,10 +72,16 @@ describe('DuckDB: a line longer than the reader takes', () => {
         [{ key, version: 'v1', size: fs.statSync(batchFile).size, partitionMs: Date.UTC(2025, 0, 1), file: batchFile }],
         'run-1',
       );
-      expect(result).toEqual([{ rows: 2, rejected: 1 }]);
+      return { dir, file, result };
     } finally {
       await wh.close();
     }
+  }
+
+  it('goes to sluice._rejects whole, with its line number; the lines around it load', async () => {
+    const long = JSON.stringify({ id: '2', big: 'x'.repeat(MAX_LINE) });
+    const { dir, file, result } = await loadAround('wh-duckdb-long', long);
+    expect(result).toEqual([{ rows: 2, rejected: 1 }]);
     const ids = await queryDuck<{ id: string }>(file, 'SELECT id FROM raw.api_items ORDER BY id');
     expect(ids.map((r) => r.id)).toEqual(['1', '3']);
     const rejects = await queryDuck<{ line_number: string; reason: string; n: string }>(
@@ -87,19 +93,9 @@ describe('DuckDB: a line longer than the reader takes', () => {
   });
 
   it('a line just within it loads whole under the default memory cap, with the lines around it', async () => {
-    const dir = tempDir('wh-duckdb-wide');
-    const file = path.join(dir, 'warehouse.duckdb');
-    const batchFile = path.join(dir, 'batch.jsonl.gz');
     const wide = JSON.stringify({ id: '2', big: 'x'.repeat(MAX_LINE - 4096) });
-    fs.writeFileSync(batchFile, zlib.gzipSync(`{"id":"1"}\n${wide}\n{"id":"3"}\n`));
-    const spec: TableSpec = { source: 'api', stream: 'items', mode: 'cursor', primaryKey: ['id'] };
-    const wh = await DuckDbWarehouse.open(file);
-    try {
-      const batch = { key: 'api/items/dt=2025-01-01/hr=00/p1.jsonl.gz', version: 'v1', size: fs.statSync(batchFile).size, partitionMs: Date.UTC(2025, 0, 1) };
-      expect(await wh.load(spec, [{ ...batch, file: batchFile }], 'run-1')).toEqual([{ rows: 3, rejected: 0 }]);
-    } finally {
-      await wh.close();
-    }
+    const { dir, file, result } = await loadAround('wh-duckdb-wide', wide);
+    expect(result).toEqual([{ rows: 3, rejected: 0 }]);
     const rows = await queryDuck<{ id: string; n: string }>(file, 'SELECT id, length(CAST(data AS VARCHAR)) AS n FROM raw.api_items ORDER BY id');
     expect(rows.map((r) => [r.id, Number(r.n)])).toEqual([
       ['1', 10],
