@@ -6,6 +6,7 @@ import { SluiceError } from '../../core/errors.js';
 import { floorHour, HOUR_MS } from '../../core/hours.js';
 import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec, WindowPlan } from '../../core/source.js';
+import { basicAuthorization } from '../../http/basic-auth.js';
 import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
 import { checkArchive, type GzipCheck, type OpenArchive, openArchive } from './archive.js';
@@ -29,7 +30,7 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
       maxRateLimitWaitMs: 15 * 60_000,
     });
     const baseUrl = (config.base_url ?? AMPLITUDE_REGIONS[config.region]).replace(/\/+$/, '');
-    const authorization = `Basic ${Buffer.from(`${config.api_key.reveal()}:${config.secret_key.reveal()}`).toString('base64')}`;
+    const authorization = basicAuthorization(config.api_key.reveal(), config.secret_key.reveal());
 
     function window(_stream: string, nowMs: number): WindowPlan {
       return {

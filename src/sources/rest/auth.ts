@@ -1,6 +1,7 @@
 import { AuthError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText, Secret } from '../../core/redact.js';
+import { basicAuthorization } from '../../http/basic-auth.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import type { AuthConfig, RestConfig } from './config.js';
 import { splitPath, valueAt } from './raw-json.js';
@@ -66,9 +67,7 @@ export class RestAuth implements Requester {
     this.#log = o.log;
     const auth = o.config.auth;
     if (auth.type === 'basic') {
-      const basic = Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64');
-      new Secret(basic); // the encoded form is as secret as the password: keep it out of messages too
-      this.#static.authorization = `Basic ${basic}`;
+      this.#static.authorization = basicAuthorization(auth.username, auth.password.reveal());
     } else if (auth.type === 'bearer') {
       this.#static.authorization = `Bearer ${auth.token.reveal()}`;
     } else if (auth.type === 'api_key') {
