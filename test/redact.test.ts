@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/cli/logger.js';
 import { SluiceError } from '../src/core/errors.js';
 import { redact, redactText, Secret } from '../src/core/redact.js';
 import { basicAuthorization } from '../src/http/basic-auth.js';
@@ -108,5 +109,42 @@ describe('redact walks a value before it is serialised', () => {
     const out = redact(doc);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.stringify(out)).toBe('{"__proto__":{"x":"[redacted]"}}');
+  });
+});
+
+describe('the logger redacts values, not the serialised line', () => {
+  function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(s) } });
+    return { lines, log };
+  }
+
+  it('a secret with " and \\ in a key, a value, a binding or the event never shows', () => {
+    const { lines, log } = capture();
+    log
+      .child({ source: 'q', login: AWKWARD })
+      .warn({ [AWKWARD]: 'k', url: `/x?api_key=${encodeURIComponent(AWKWARD)}`, nested: [{ why: `"${AWKWARD}"` }] }, 'http.retry');
+    log.info({ attempt: 2 }, `event ${AWKWARD}`);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(() => JSON.parse(line)).not.toThrow();
+      expect(leaks(line, forms)).toEqual([]);
+    }
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      login: '[redacted]',
+      '[redacted]': 'k',
+      url: '/x?api_key=[redacted]',
+      nested: [{ why: '"[redacted]"' }],
+    });
+  });
+
+  it('a short secret that matches a number or JSON syntax leaves every line valid JSON', () => {
+    new Secret('4096');
+    new Secret('":"x');
+    const { lines, log } = capture();
+    log.info({ bytes: 4096, rows: 14096, name: 'a":"x' }, 'load.done');
+    expect(lines).toHaveLength(1);
+    const parsed = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ bytes: 4096, rows: 14096, name: 'a[redacted]', event: 'load.done' });
   });
 });

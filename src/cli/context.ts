@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { redact, redactText } from '../core/redact.js';
 import { Project } from '../pipeline/project.js';
 import { createLogger } from './logger.js';
 
@@ -24,7 +25,15 @@ export async function withProject<T>(cmd: Command, work: (project: Project, g: G
   }
 }
 
-/** Prints one JSON document (for --json) or text. The only place output is written. */
+/**
+ * Prints one JSON document (for --json) or text. With `printLine`, the only place a command's output
+ * is written: secrets are removed from the document's values before it is serialised, and from text.
+ */
 export function print(g: GlobalOptions, json: unknown, text: () => string): void {
-  process.stdout.write(g.json ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(g.json ? `${JSON.stringify(redact(json), null, 2)}\n` : `${redactText(text())}\n`);
+}
+
+/** Prints a line of text outside a command's one document (e.g. each run of `serve`). */
+export function printLine(text: string): void {
+  process.stdout.write(`${redactText(text)}\n`);
 }

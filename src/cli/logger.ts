@@ -1,28 +1,30 @@
-import { pino } from 'pino';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import type { Logger } from '../core/logger.js';
-import { redactText } from '../core/redact.js';
+import { redact, redactText } from '../core/redact.js';
 
-/** JSON lines on stderr (pretty on a terminal); every message passes the secret filter. */
-export function createLogger(options: { level?: string } = {}): Logger {
+/** JSON lines on stderr (pretty on a terminal), with `run_id` and the rest bound by child loggers. */
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   const level = options.level ?? process.env.SLUICE_LOG_LEVEL ?? 'info';
-  const base = {
-    level,
-    base: undefined,
-    messageKey: 'event',
-    timestamp: pino.stdTimeFunctions.isoTime,
-    hooks: {
-      logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(
-          this,
-          args.map((a) => (typeof a === 'string' ? redactText(a) : a)),
-        );
-      },
-    },
-    formatters: { log: (obj: Record<string, unknown>) => JSON.parse(redactText(JSON.stringify(obj))) as Record<string, unknown> },
-  };
+  const base = { level, base: undefined, messageKey: 'event', timestamp: pino.stdTimeFunctions.isoTime };
+  if (options.destination) return redacting(pino(base, options.destination));
   if (process.stderr.isTTY && !process.env.NO_COLOR) {
-    return pino(base, pretty({ destination: 2, sync: true, messageKey: 'event', ignore: 'pid,hostname', translateTime: 'HH:MM:ss' })) as unknown as Logger;
+    return redacting(pino(base, pretty({ destination: 2, sync: true, messageKey: 'event', ignore: 'pid,hostname', translateTime: 'HH:MM:ss' })));
   }
-  return pino(base, pino.destination({ fd: 2, sync: true })) as unknown as Logger;
+  return redacting(pino(base, pino.destination({ fd: 2, sync: true })));
+}
+
+/**
+ * Every event, field and binding passes the secret filter as a value, before pino serialises it:
+ * JSON escaping cannot hide a secret from the filter, and the filter cannot cut a line's JSON.
+ * (A pino `bindings` formatter would not do: pino applies it to the root logger's bindings only.)
+ */
+function redacting(p: PinoLogger): Logger {
+  return {
+    debug: (fields, event) => p.debug(redact(fields), redactText(event)),
+    info: (fields, event) => p.info(redact(fields), redactText(event)),
+    warn: (fields, event) => p.warn(redact(fields), redactText(event)),
+    error: (fields, event) => p.error(redact(fields), redactText(event)),
+    child: (bindings) => redacting(p.child(redact(bindings))),
+  };
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSluiceError } from '../core/errors.js';
-import { redactText } from '../core/redact.js';
+import { redact, redactText } from '../core/redact.js';
 import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
@@ -47,10 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const json = argv.includes('--json');
     if (isSluiceError(error)) {
-      const message = redactText(error.message);
-      const hint = error.hint ? redactText(error.hint) : undefined;
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message, hint } }, null, 2)}\n`);
-      process.stderr.write(`error: ${message}\n${hint ? `  → ${hint}\n` : ''}`);
+      // Redacted as values, before serialising: the same text goes to the document and to stderr.
+      const doc = redact({ error: { code: error.code, message: error.message, hint: error.hint } });
+      if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      process.stderr.write(`error: ${doc.error.message}\n${doc.error.hint ? `  → ${doc.error.hint}\n` : ''}`);
       setExitCode(error.fatal ? 2 : 1);
       return exitCode();
     }

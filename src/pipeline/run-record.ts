@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SluiceError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import type { TransformResult } from '../transform/engine.js';
 
 /** What one run did to one stream; every number is reported and kept in the run history. */
@@ -88,7 +89,8 @@ export async function appendRunRecord(stateDir: string, record: RunRecord): Prom
   } catch {
     /* no history yet */
   }
-  await fs.promises.appendFile(file, `${lead}${JSON.stringify(record)}\n`);
+  // Error messages can quote a URL or an answer that held a secret: the history keeps none.
+  await fs.promises.appendFile(file, `${lead}${JSON.stringify(redact(record))}\n`);
 }
 
 export async function readRunRecords(stateDir: string): Promise<RunRecord[]> {

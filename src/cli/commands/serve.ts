@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { type Command, InvalidArgumentError } from 'commander';
 import { startServeHttp } from '../../serve/http.js';
 import { Scheduler, scheduledSources } from '../../serve/scheduler.js';
-import { print, withProject } from '../context.js';
+import { print, printLine, withProject } from '../context.js';
 import { renderRun } from '../render.js';
 
 const port = (value: string): number => {
@@ -21,7 +21,7 @@ export function registerServe(program: Command): void {
       await withProject(self, async (project, g) => {
         const sources = scheduledSources(project);
         const scheduler = new Scheduler(project, sources, (_name, record) => {
-          if (!g.json) process.stdout.write(`${renderRun(record, ['fetch', 'sync', 'load'])}\n`);
+          if (!g.json) printLine(renderRun(record, ['fetch', 'sync', 'load']));
         });
         let server: Server | undefined;
         if (opts.port !== undefined) server = await startServeHttp(scheduler, opts.port, opts.host);
