@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../src/core/errors.js';
 import type { ObjectStore } from '../src/core/object-store.js';
+import { type ProcessIdentity, selfIdentity } from '../src/core/process-identity.js';
 import { sha256File } from '../src/storage/local/atomic.js';
 import { tempDir } from './support/workspace.js';
 
@@ -11,6 +12,31 @@ import { tempDir } from './support/workspace.js';
 export interface StoreUnderTest {
   store: ObjectStore;
   close(): Promise<void>;
+  /**
+   * Stores that write temp files beside their objects: where a temp file written by `owner` for
+   * `key` would sit, so the suite can plant what a killed writer leaves behind.
+   */
+  tempPathOf?(key: string, owner: ProcessIdentity): string;
+}
+
+/** Above Linux's largest possible pid (2^22): no process ever has it. */
+const DEAD_PID = 4_194_305;
+
+/** A live process's identity as /proc tells it; undefined without /proc. */
+function ownerOf(pid: number): ProcessIdentity | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { pid, start: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a half-written temp file at `file`, as a writer killed mid-way leaves it. */
+function plant(file: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, 'half written');
+  return file;
 }
 
 async function collect(store: ObjectStore, prefix: string) {
@@ -144,9 +170,26 @@ export function storageContract(name: string, open: () => Promise<StoreUnderTest
       await expect(readAll(store, 'missing/dt=2026-01-01/hr=00/data.jsonl.gz')).rejects.toBeTruthy();
     });
 
-    it('cleanup reports how many leftovers it removed', async () => {
+    it('cleanup removes the temp files of writers that are gone, and nothing else', async () => {
+      const key = 'cleanup/dt=2026-01-01/hr=00/data.jsonl.gz';
+      await put(key, Buffer.from('a finished batch'));
+      const me = selfIdentity();
+      const parent = ownerOf(process.ppid);
+      const planted = sut.tempPathOf
+        ? {
+            // Killed writers: a gone pid; this very pid started at another time (PID 1 in a container).
+            gone: [plant(sut.tempPathOf(key, { pid: DEAD_PID, start: 1 })), plant(sut.tempPathOf(key, { ...me, start: (me.start ?? 0) + 1 }))],
+            // Live writers: this process, another live one.
+            live: [plant(sut.tempPathOf(key, me)), ...(parent ? [plant(sut.tempPathOf(key, parent))] : [])],
+          }
+        : { gone: [], live: [] };
       const removed = await store.cleanup();
-      expect(Number.isInteger(removed) && removed >= 0).toBe(true);
+      expect(removed).toBe(planted.gone.length);
+      for (const f of planted.gone) expect(fs.existsSync(f), f).toBe(false);
+      for (const f of planted.live) expect(fs.existsSync(f), f).toBe(true);
+      expect((await collect(store, 'cleanup/')).map((o) => o.key)).toEqual([key]);
+      expect((await store.getBytes(key))?.toString()).toBe('a finished batch');
+      for (const f of planted.live) fs.rmSync(f);
     });
   });
 }

@@ -5,8 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { floorHour } from '../core/hours.js';
 import type { SourceRecord } from '../core/source.js';
+import { tempPathFor } from '../core/temp-files.js';
 import { batchKey } from '../storage/layout.js';
-import { tempPathFor } from '../storage/local/atomic.js';
 
 interface OpenBatch {
   key: string;

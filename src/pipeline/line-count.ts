@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { tempPathFor } from '../core/temp-files.js';
 
 const NL = 10;
 /** Bytes that do not make a line count: DuckDB and PostgreSQL loads skip blank lines too. */
@@ -74,7 +75,7 @@ export class LineCountCache {
     }
     if (!this.#dirty) return;
     await fs.promises.mkdir(path.dirname(this.#file), { recursive: true });
-    const tmp = `${this.#file}.${process.pid}.tmp`;
+    const tmp = tempPathFor(this.#file);
     await fs.promises.writeFile(tmp, JSON.stringify(this.#entries));
     await fs.promises.rename(tmp, this.#file);
   }

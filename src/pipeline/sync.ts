@@ -4,14 +4,17 @@ import path from 'node:path';
 import { SluiceError, toSluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore, StoredObject } from '../core/object-store.js';
+import { removeTempFiles } from '../core/temp-files.js';
 import { checkpointKey, streamPrefix } from '../storage/layout.js';
-import { removeTempFiles, sha256File } from '../storage/local/atomic.js';
+import { sha256File } from '../storage/local/atomic.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 
 const DEFAULT_CONCURRENCY = 8;
 const PROGRESS_EVERY_MS = 5_000;
 const SMALL_BATCH_BYTES = 8 * 1024 * 1024;
+/** The state dir's folders where sluice makes temp files: landing, scratch, locks, caches. */
+const STATE_FOLDERS = ['landing', 'tmp', 'locks', 'cache'];
 
 interface Moved {
   skipped: boolean;
@@ -158,9 +161,13 @@ async function promoteCheckpoint(project: Project, storage: ObjectStore, source:
   report.checkpoint_advanced = true;
 }
 
-/** Removes temp files that killed runs left in landing and local storage. */
+/**
+ * Removes the temp files and folders that killed runs left in the state dir (landing, scratch,
+ * locks being taken) and in storage. Those of live runs stay: each names its owner (DESIGN §3.3).
+ */
 export async function cleanupLeftovers(project: Project): Promise<void> {
-  const removed =
-    (await project.landing.cleanup()) + (await removeTempFiles(path.join(project.config.stateDir, 'tmp'))) + (await (await project.storage()).cleanup());
+  let removed = await (await project.storage()).cleanup();
+  // The folders sluice writes in, not the whole state dir: it may be shared with other files.
+  for (const sub of STATE_FOLDERS) removed += await removeTempFiles(path.join(project.config.stateDir, sub));
   if (removed > 0) project.log.info({ files: removed }, 'cleanup.temp_files_removed');
 }

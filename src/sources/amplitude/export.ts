@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { tempPathFor } from '../../core/temp-files.js';
 import type { HttpClient } from '../../http/client.js';
 import { describeRange, exportHour, type Range, splitRange } from './ranges.js';
 
@@ -24,7 +24,7 @@ export interface ExportClient {
  * split in half and each half asked again, down to single hours; a 404 means no data.
  */
 export async function downloadRange(c: ExportClient, range: Range): Promise<RangeResult[]> {
-  const file = path.join(c.scratchDir, `.export.zip.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const file = tempPathFor(path.join(c.scratchDir, 'export.zip'));
   const single = range.startMs === range.endMs;
   const res = await c.http.request({
     url: `${c.baseUrl}/api/2/export?start=${exportHour(range.startMs)}&end=${exportHour(range.endMs)}`,

@@ -6,6 +6,7 @@ import { SluiceError } from '../../core/errors.js';
 import { floorHour, HOUR_MS } from '../../core/hours.js';
 import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec, WindowPlan } from '../../core/source.js';
+import { tempPathFor } from '../../core/temp-files.js';
 import { basicAuthorization } from '../../http/basic-auth.js';
 import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
@@ -90,7 +91,7 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
     /** One export hour, long past (a 404 "no data" is an answer too): a 401/403 throws. */
     async function check(signal?: AbortSignal): Promise<void> {
       const hour = exportHour(floorHour(Date.now()) - 400 * 24 * HOUR_MS);
-      const file = path.join(os.tmpdir(), `.sluice-check-${process.pid}-${Date.now()}.zip`);
+      const file = tempPathFor(path.join(os.tmpdir(), 'sluice-check.zip'));
       try {
         await http.request({
           url: `${baseUrl}/api/2/export?start=${hour}&end=${hour}`,

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SluiceError } from '../../core/errors.js';
 import type { ObjectStore, PutResult, StoredObject } from '../../core/object-store.js';
+import { removeTempFiles, tempPathFor } from '../../core/temp-files.js';
 import type { StoragePlugin } from '../../plugin.js';
-import { removeTempFiles, sha256File, tempPathFor, walkFiles, writeFileAtomic } from './atomic.js';
+import { sha256File, walkFiles, writeFileAtomic } from './atomic.js';
 
 /** A folder on this machine laid out exactly like the bucket would be (DESIGN §2). */
 export class LocalStore implements ObjectStore {
