@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'network' // timeouts, resets, DNS
   | 'data' // a payload that breaks the contract of its source
   | 'integrity' // a checksum or size that does not match
+  | 'locked' // another run holds the source: nothing was done to it
   | 'internal';
 
 export interface ErrorContext {

@@ -24,7 +24,8 @@ export interface RunOptions {
 /**
  * Runs the steps for each selected source and stream and keeps a run record. A failing unit is
  * reported and the rest committed (exit 1); an error that stops a source before it can work
- * (credentials, storage, warehouse) makes the run exit 2 (DESIGN §4).
+ * (credentials, storage, warehouse) makes the run exit 2 (DESIGN §4). A source that another run
+ * holds is refused and left untouched (exit 1); a run refused for every source keeps no record.
  */
 export async function runPipeline(project: Project, o: RunOptions): Promise<RunRecord> {
   const runId = o.runId ?? newRunId();
@@ -37,13 +38,27 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const fatal: SluiceError[] = [];
   log.info({ command: o.command, sources: selected.map((s) => s.name) }, 'run.started');
 
+  // A source another run holds is left alone: not read, not swept, not loaded (DESIGN §6).
+  const refused: SluiceError[] = [];
+  let swept = !(o.steps.includes('fetch') || o.steps.includes('sync'));
   try {
-    if (o.steps.includes('fetch') || o.steps.includes('sync')) await cleanupLeftovers(scoped);
     for (const resolved of selected) {
-      const source = resolved.create(log.child({ source: resolved.name }));
-      let release: (() => Promise<void>) | undefined;
+      let release: () => Promise<void>;
       try {
-        release = await acquireLock(project.config.stateDir, resolved.name);
+        release = await acquireLock(project.config.stateDir, resolved.name, runId);
+      } catch (error) {
+        const e = toSluiceError(error, { source: resolved.name });
+        if (e.code !== 'locked') throw e;
+        refused.push(e);
+        log.warn({ source: resolved.name, code: e.code, error: e.message }, 'run.source.refused');
+        continue;
+      }
+      const source = resolved.create(log.child({ source: resolved.name }));
+      try {
+        if (!swept) {
+          swept = true;
+          await cleanupLeftovers(scoped);
+        }
         for (const spec of source.streams()) {
           const report = emptyReport(source.name, spec.name);
           streams.push(report);
@@ -77,7 +92,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         log.error({ source: resolved.name, code: e.code, error: e.message }, 'run.source.failed');
         if (e.code === 'storage_unreachable' || e.code === 'warehouse_unreachable') break;
       } finally {
-        await release?.();
+        await release();
         await source.close();
       }
     }
@@ -88,7 +103,8 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   // Models are built after every load, when the project has a models folder.
   let transform: RunRecord['transform'];
   let transformFailed = false;
-  if (o.steps.includes('transform') && !fatal.some((e) => e.fatal) && fs.existsSync(project.config.modelsDir)) {
+  const allRefused = selected.length > 0 && refused.length === selected.length;
+  if (o.steps.includes('transform') && !allRefused && !fatal.some((e) => e.fatal) && fs.existsSync(project.config.modelsDir)) {
     try {
       await project.close(); // the transform opens the warehouse itself (DuckDB allows one writer)
       const t = await transformStep(project, { runId });
@@ -105,7 +121,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
     }
   }
 
-  const failedUnits = transformFailed || streams.some((s) => s.errors.length > 0) || fatal.some((e) => !e.fatal);
+  const failedUnits = transformFailed || refused.length > 0 || streams.some((s) => s.errors.length > 0) || fatal.some((e) => !e.fatal);
   const exit: 0 | 1 | 2 = fatal.some((e) => e.fatal) ? 2 : failedUnits ? 1 : 0;
   const finished = new Date();
   const record: RunRecord = {
@@ -118,10 +134,11 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
     status: exit === 0 ? 'ok' : exit === 1 ? 'partial' : 'failed',
     exit_code: exit,
     streams,
-    errors: fatal.map((e) => ({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })),
+    errors: [...refused, ...fatal].map((e) => ({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })),
     ...(transform ? { transform } : {}),
   };
-  await appendRunRecord(project.config.stateDir, record);
-  log.info({ status: record.status, ms: record.duration_ms }, 'run.finished');
+  // A run refused for every source did nothing: the history keeps the runs that did the work.
+  if (!allRefused) await appendRunRecord(project.config.stateDir, record);
+  log.info({ status: record.status, ms: record.duration_ms, ...(refused.length ? { refused: refused.length } : {}) }, 'run.finished');
   return record;
 }
