@@ -1,9 +1,15 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/core/logger.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
-import { type GithubWorkspace, githubWorkspace, output, sluice } from './support/github.js';
-import { assertBuilt, BIN } from './support/workspace.js';
+import { Project } from '../src/pipeline/project.js';
+import { runScheduled, scheduledSources } from '../src/serve/scheduler.js';
+import { type GithubWorkspace, githubWorkspace, output, removeDir, sluice } from './support/github.js';
+import { assertBuilt, BIN, queryDuck, ROOT } from './support/workspace.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -26,6 +32,46 @@ interface Run {
   finished_at: string;
   command: string;
   status: string;
+  transform?: { models: Array<{ model: string; status: string }> };
+}
+
+const BUNDLED_GITHUB_MODELS = path.join(ROOT, 'src', 'transform', 'bundled', 'github');
+const MODEL_NAMES = (fs.readdirSync(BUNDLED_GITHUB_MODELS, { recursive: true }) as string[])
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => path.basename(f, '.sql'))
+  .sort();
+
+/** Descriptors a process holds on a file or its companions (DuckDB's `.wal`), from /proc. */
+const descriptorsOn = (pid: number | 'self', file: string): string[] =>
+  fs
+    .readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed while listed
+      }
+    })
+    .filter((target) => target.startsWith(file));
+
+/** `sluice serve` as a child process, with its output collected. */
+function startServe(
+  ws: GithubWorkspace,
+  port: number,
+): { child: ChildProcessWithoutNullStreams; out: () => string; exited: Promise<{ code: number | null; signal: string | null }> } {
+  const child = spawn(process.execPath, [BIN, '--config', ws.cfg, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ws.dir,
+    env: { ...process.env, NO_COLOR: '1', CI: 'true' },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, out: () => out, exited };
 }
 
 describe('sluice serve', () => {
@@ -44,23 +90,9 @@ describe('sluice serve', () => {
   it('runs on schedule, never two runs at once, serves /healthz and /metrics, and exits 0 on SIGTERM', async () => {
     assertBuilt();
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, '--config', ws.cfg, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: ws.dir,
-      env: { ...process.env, NO_COLOR: '1', CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('close', (code, signal) => resolve({ code, signal })),
-    );
+    const { child, out: outNow, exited } = startServe(ws, port);
     try {
-      const runsDone = () => (out.match(/^run \S+ done/gm) ?? []).length;
+      const runsDone = () => (outNow().match(/^run \S+ done/gm) ?? []).length;
       await until('three scheduled runs', () => runsDone() >= 3);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
@@ -78,8 +110,8 @@ describe('sluice serve', () => {
       );
       child.kill('SIGTERM');
       const res = await exited;
-      expect(res, out.slice(-3000)).toEqual({ code: 0, signal: null });
-      expect(out).toMatch(/stopped \(SIGTERM\)/);
+      expect(res, outNow().slice(-3000)).toEqual({ code: 0, signal: null });
+      expect(outNow()).toMatch(/stopped \(SIGTERM\)/);
     } finally {
       child.kill('SIGKILL');
     }
@@ -98,5 +130,78 @@ describe('sluice serve', () => {
     const r = await sluice(plain, ['serve']);
     expect(r.code, output(r)).toBe(2);
     expect(r.stderr).toMatch(/no source has a schedule/);
+  });
+});
+
+describe('sluice serve between runs', () => {
+  it('builds the models after a scheduled load, then holds nothing on the DuckDB file: status and transform work from another process', async () => {
+    assertBuilt();
+    const sim = await startGithubSim({ seed: 86, repos: ['duckdb/duckdb', 'apache/spark'], events: 30, spanHours: 3, pollInterval: 1 });
+    // One tick a minute, a few seconds from now: the long idle after it is where the other process works.
+    const second = (new Date().getUTCSeconds() + 4) % 60;
+    const ws = githubWorkspace('serve-idle', sim, ['duckdb/duckdb', 'apache/spark'], { schedule: `${second} * * * * *` });
+    fs.cpSync(BUNDLED_GITHUB_MODELS, path.join(ws.dir, 'models'), { recursive: true });
+    const serve = startServe(ws, await freePort());
+    try {
+      await until('the scheduled run', () => /^run \S+ done/m.test(serve.out()), 1200);
+      expect(descriptorsOn(serve.child.pid as number, ws.warehouse)).toEqual([]);
+
+      const status = await sluice(ws, ['status']);
+      expect(status.code, output(status)).toBe(0);
+      const transform = await sluice(ws, ['transform']);
+      expect(transform.code, output(transform)).toBe(0);
+      expect(serve.out().match(/^run \S+ done/gm)).toHaveLength(1); // both ran while serve idled
+      expect(serve.out()).toMatch(new RegExp(`^transform: ${MODEL_NAMES.length} models built; [1-9]\\d* tests passed$`, 'm'));
+
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited, serve.out().slice(-3000)).toEqual({ code: 0, signal: null });
+    } finally {
+      serve.child.kill('SIGKILL');
+      await sim.close();
+    }
+    const runs = (JSON.parse((await sluice(ws, ['--json', 'runs'])).stdout) as { runs: Run[] }).runs;
+    const scheduled = runs.find((x) => x.command === 'serve');
+    expect(
+      scheduled?.transform?.models
+        .filter((m) => m.status === 'built')
+        .map((m) => m.model)
+        .sort(),
+    ).toEqual(MODEL_NAMES);
+    const staged = await queryDuck<{ n: string }>(ws.warehouse, 'SELECT count(*)::VARCHAR AS n FROM analytics.stg_github__events');
+    expect(Number(staged[0]?.n)).toBe(sim.expectedIds().length);
+    removeDir(ws.dir);
+  });
+
+  it('`schedule_transform: false` loads without building the models, and the run closes the warehouse', async () => {
+    const sim = await startGithubSim({ seed: 87, repos: ['duckdb/duckdb'], events: 20, spanHours: 2, pollInterval: 1 });
+    const ws = githubWorkspace('serve-no-transform', sim, ['duckdb/duckdb'], { schedule: '0 * * * *', schedule_transform: false });
+    fs.cpSync(BUNDLED_GITHUB_MODELS, path.join(ws.dir, 'models'), { recursive: true });
+    const project = new Project(loadConfig({ file: ws.cfg }), silentLogger);
+    try {
+      const [source] = scheduledSources(project);
+      expect(source).toMatchObject({ name: 'github', transform: false });
+      const record = await runScheduled(project, source!);
+      expect(record.exit_code).toBe(0);
+      expect(record.streams[0]?.loaded_rows).toBe(20);
+      expect(record.transform).toBeUndefined();
+      expect(descriptorsOn('self', ws.warehouse)).toEqual([]);
+    } finally {
+      await project.close();
+      await sim.close();
+      removeDir(ws.dir);
+    }
+  });
+
+  it('rejects a `schedule_transform` that is not true or false, naming the key', async () => {
+    const sim = await startGithubSim({ seed: 88, repos: ['duckdb/duckdb'], events: 1 });
+    const ws = githubWorkspace('serve-bad-flag', sim, ['duckdb/duckdb'], { schedule: '0 * * * *', schedule_transform: 'no' });
+    try {
+      const r = await sluice(ws, ['serve']);
+      expect(r.code, output(r)).toBe(2);
+      expect(r.stderr).toMatch(/sources\[0\]\.schedule_transform/);
+    } finally {
+      await sim.close();
+      removeDir(ws.dir);
+    }
   });
 });

@@ -83,6 +83,8 @@ export const sourceBase = {
   base_url: z.url().optional(),
   concurrency: z.int().min(1).max(64).optional(),
   schedule: z.string().optional(),
+  /** `serve`: build the models after a scheduled run's load (when the models folder exists). */
+  schedule_transform: z.boolean().default(true),
   timeout_seconds: z.number().positive().default(30),
   max_retries: z.int().min(0).max(20).default(5),
   /** The first backoff step; tests and impatient users can lower it. */

@@ -12,6 +12,8 @@ export interface GithubSimOptions {
   malformed?: boolean;
   rateLimit?: number;
   fixturePage?: string;
+  /** Seconds sent as `X-Poll-Interval` (GitHub sends 60); tests set it small. */
+  pollInterval?: number;
   now?: () => number;
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
@@ -431,7 +433,7 @@ export async function startGithubSim(o: GithubSimOptions = {}): Promise<GithubSi
       'x-ratelimit-used': String(limit - remaining),
       'x-ratelimit-reset': String(zeroUntil ?? rate.reset),
       'x-ratelimit-resource': 'core',
-      'x-poll-interval': '60',
+      'x-poll-interval': String(o.pollInterval ?? 60),
       ...(body ? { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) } : {}),
       ...headers,
     };

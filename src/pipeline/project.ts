@@ -9,7 +9,9 @@ import { LocalStore } from '../storage/local/index.js';
 
 /**
  * Everything a command works with, opened lazily: config and sources are validated up front,
- * storage and the warehouse are opened when first needed and closed once.
+ * storage and the warehouse are opened when first needed. `close()` closes the warehouse, and the
+ * next call to `warehouse()` opens it again: a long-lived process (`serve`) closes it after each
+ * run so that other processes can use it in between.
  */
 export class Project {
   readonly config: SluiceConfig;
@@ -60,6 +62,7 @@ export class Project {
     return this.opened.warehouse;
   }
 
+  /** Closes the warehouse (storage stays open: it holds no lock); safe to call again. */
   async close(): Promise<void> {
     const wh = this.opened.warehouse;
     this.opened.warehouse = undefined;

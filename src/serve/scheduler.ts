@@ -1,20 +1,38 @@
 import { Cron } from 'croner';
 import { ConfigError } from '../core/errors.js';
 import type { Project } from '../pipeline/project.js';
-import { runPipeline } from '../pipeline/run.js';
+import { runPipeline, type Step } from '../pipeline/run.js';
 import type { RunRecord } from '../pipeline/run-record.js';
 import { ServeMetrics } from './metrics.js';
 
 export interface ScheduledSource {
   name: string;
   schedule: string;
+  /** Build the models after the load (`schedule_transform`, default true), as `sluice run` does. */
+  transform: boolean;
+}
+
+/** The steps of a scheduled run of the source: those of `sluice run`, unless it opts out of the transform. */
+export const scheduledSteps = (s: ScheduledSource): Step[] => (s.transform ? ['fetch', 'sync', 'load', 'transform'] : ['fetch', 'sync', 'load']);
+
+/**
+ * One scheduled run of a source. The warehouse is closed before it returns, so that between runs
+ * `serve` holds no connection: `sluice status` or `sluice transform` from another shell can open
+ * it (a DuckDB file has one writer).
+ */
+export async function runScheduled(project: Project, source: ScheduledSource, signal?: AbortSignal): Promise<RunRecord> {
+  try {
+    return await runPipeline(project, { command: 'serve', steps: scheduledSteps(source), sources: [source.name], ...(signal ? { signal } : {}) });
+  } finally {
+    await project.close();
+  }
 }
 
 /** The sources that have a `schedule:`, checked as cron expressions (seconds allowed) up front. */
 export function scheduledSources(project: Project): ScheduledSource[] {
   const out: ScheduledSource[] = [];
   project.config.sources.forEach((entry, i) => {
-    const schedule = (entry as { schedule?: unknown }).schedule;
+    const { schedule, schedule_transform } = entry as { schedule?: unknown; schedule_transform?: unknown };
     if (typeof schedule !== 'string' || !schedule.trim()) return;
     try {
       new Cron(schedule, { paused: true, timezone: 'UTC' }).stop();
@@ -23,7 +41,7 @@ export function scheduledSources(project: Project): ScheduledSource[] {
         hint: 'use five fields (minute hour day month weekday) or six with seconds first, e.g. "0 * * * *" for every hour',
       });
     }
-    out.push({ name: entry.name, schedule });
+    out.push({ name: entry.name, schedule, transform: schedule_transform !== false });
   });
   if (out.length === 0) {
     throw new ConfigError('no source has a schedule: nothing to serve', { hint: 'add e.g. `schedule: "5 * * * *"` to a source in the config' });
@@ -34,7 +52,7 @@ export function scheduledSources(project: Project): ScheduledSource[] {
 /**
  * Runs each scheduled source on its cron in one process. A tick is skipped while the source's
  * previous run is in flight (the lock file also keeps other processes out). Runs of different
- * sources go one after another: they share one warehouse connection, and DuckDB has one writer.
+ * sources go one after another (DuckDB has one writer), each opening the warehouse and closing it.
  */
 export class Scheduler {
   readonly metrics: ServeMetrics;
@@ -78,10 +96,11 @@ export class Scheduler {
   }
 
   async #runOnce(name: string): Promise<void> {
+    const source = this.#sources.find((s) => s.name === name);
     try {
-      if (this.#stopping) return;
+      if (this.#stopping || !source) return;
       this.metrics.started(name);
-      const record = await runPipeline(this.#project, { command: 'serve', steps: ['fetch', 'sync', 'load'], sources: [name], signal: this.#abort.signal });
+      const record = await runScheduled(this.#project, source, this.#abort.signal);
       this.metrics.finished(name, record);
       this.#onRun(name, record);
     } catch (error) {
