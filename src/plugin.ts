@@ -9,6 +9,11 @@ export interface PluginContext {
   log: Logger;
   /** Where the settings sit in the config file, for messages: "sources[0]". */
   at: string;
+  /**
+   * Sources only: the run was started by `serve`'s schedule, not asked for by a user. A source
+   * then polls no more often than its API asks (GitHub's `X-Poll-Interval`).
+   */
+  scheduled?: boolean;
 }
 
 /** A plug-in is data plus a factory: its settings are declared, `create` does the I/O. */

@@ -38,8 +38,12 @@ export interface ResolvedSource {
   create(log: Logger): Source;
 }
 
-/** Validates every source entry with its plug-in's schema: all config errors surface before any work. */
-export function resolveSources(config: SluiceConfig): ResolvedSource[] {
+/**
+ * Validates every source entry with its plug-in's schema: all config errors surface before any work.
+ * `scheduled`: the sources are created for runs that `serve`'s schedule starts.
+ */
+export function resolveSources(config: SluiceConfig, o: { scheduled?: boolean } = {}): ResolvedSource[] {
+  const scheduled = o.scheduled === true;
   return config.sources.map((entry, i) => {
     const at = `sources[${i}]`;
     const plugin = SOURCES[entry.type];
@@ -54,7 +58,7 @@ export function resolveSources(config: SluiceConfig): ResolvedSource[] {
     const parsed = plugin.configSchema.safeParse(entry);
     if (!parsed.success) throw configErrorFrom(parsed.error, at, config.file);
     const settings = parsed.data;
-    return { name: entry.name, type: entry.type, at, create: (log: Logger) => plugin.create(settings, { log, at }) as Source };
+    return { name: entry.name, type: entry.type, at, create: (log: Logger) => plugin.create(settings, { log, at, scheduled }) as Source };
   });
 }
 

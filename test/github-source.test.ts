@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/core/logger.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
+import { Project } from '../src/pipeline/project.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { runScheduled } from '../src/serve/scheduler.js';
 import {
   type GithubWorkspace,
   githubFixture,
@@ -273,6 +278,51 @@ describe('sluice run github on the real recorded page', () => {
       for (const ev of recorded) expect(wh.data.get(ev.id)).toEqual(ev);
       expect(wh.rejects).toEqual([]);
     } finally {
+      await sim.close();
+      removeDir(ws.dir);
+    }
+  });
+});
+
+describe("GitHub's X-Poll-Interval", () => {
+  it('a scheduled run does not poll a feed again before the interval has passed, and polls it after; a command polls at once', async () => {
+    const sim = await startGithubSim({ seed: 11, repos: REPOS, events: 30, pollInterval: 60 });
+    const ws = githubWorkspace('gh-poll', sim, REPOS);
+    const project = new Project(loadConfig({ file: ws.cfg }), silentLogger);
+    const scheduled = project.forSchedule();
+    const source = { name: 'github', schedule: '* * * * *', transform: false };
+    const feedRequests = (from: number) => REPOS.map((repo) => sim.requests.slice(from).filter((q) => q.path === `/repos/${repo}/events`).length);
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      let before = sim.requests.length;
+      expect((await runScheduled(scheduled, source)).exit_code).toBe(0);
+      expect(feedRequests(before).every((n) => n > 0)).toBe(true);
+      await expectExactlyServed(sim, ws);
+
+      // Within the minute GitHub asked for: no request at all, so the new events wait.
+      const fresh = sim.advance(5);
+      before = sim.requests.length;
+      const waited = await runScheduled(scheduled, source);
+      expect(waited.exit_code).toBe(0);
+      expect(feedRequests(before)).toEqual([0, 0]);
+      expect(waited.streams[0]).toMatchObject({ fetched: 0, unchanged: true });
+
+      // Once the interval has passed, the next scheduled run polls and gets them.
+      vi.setSystemTime(Date.now() + 61_000);
+      before = sim.requests.length;
+      const polled = await runScheduled(scheduled, source);
+      expect(feedRequests(before).every((n) => n > 0)).toBe(true);
+      expect(polled.streams[0]?.fetched).toBe(fresh.length);
+      await expectExactlyServed(sim, ws);
+
+      // A user's explicit command is not held back by the interval.
+      before = sim.requests.length;
+      const asked = await runPipeline(project, { command: 'run', steps: ['fetch', 'sync', 'load'] });
+      expect(asked.exit_code).toBe(0);
+      expect(sim.requests.slice(before).map((q) => q.status)).toEqual([304, 304]);
+    } finally {
+      vi.useRealTimers();
+      await project.close();
       await sim.close();
       removeDir(ws.dir);
     }

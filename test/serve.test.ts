@@ -79,7 +79,8 @@ describe('sluice serve', () => {
   let ws: GithubWorkspace;
 
   beforeAll(async () => {
-    sim = await startGithubSim({ seed: 84, repos: ['duckdb/duckdb'], events: 40, spanHours: 3 });
+    // GitHub lets a feed be polled every second here, so every tick's run asks the API.
+    sim = await startGithubSim({ seed: 84, repos: ['duckdb/duckdb'], events: 40, spanHours: 3, pollInterval: 1 });
     sim.setFaults({ latencyMs: 1200 }); // every run outlasts the one-second schedule, so ticks come while one is in flight
     ws = githubWorkspace('serve', sim, ['duckdb/duckdb'], { schedule: '* * * * * *' });
   });
@@ -180,7 +181,7 @@ describe('sluice serve between runs', () => {
     try {
       const [source] = scheduledSources(project);
       expect(source).toMatchObject({ name: 'github', transform: false });
-      const record = await runScheduled(project, source!);
+      const record = await runScheduled(project.forSchedule(), source!);
       expect(record.exit_code).toBe(0);
       expect(record.streams[0]?.loaded_rows).toBe(20);
       expect(record.transform).toBeUndefined();

@@ -34,6 +34,11 @@ export class Project {
     return Object.create(this, { log: { value: log } }) as Project;
   }
 
+  /** The same project, its sources created for runs that a schedule starts (`serve`), not a user. */
+  forSchedule(): Project {
+    return Object.create(this, { sources: { value: resolveSources(this.config, { scheduled: true }) } }) as Project;
+  }
+
   /** The sources a command names (all when none), or a config error naming the unknown one. */
   select(names: readonly string[]): ResolvedSource[] {
     if (names.length === 0) return this.sources;

@@ -66,7 +66,7 @@ export class Scheduler {
   readonly #onRun: (source: string, record: RunRecord) => void;
 
   constructor(project: Project, sources: ScheduledSource[], onRun: (source: string, record: RunRecord) => void = () => {}) {
-    this.#project = project;
+    this.#project = project.forSchedule();
     this.#sources = sources;
     this.#onRun = onRun;
     this.metrics = new ServeMetrics(sources.map((s) => s.name));

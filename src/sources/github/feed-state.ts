@@ -10,6 +10,10 @@ export interface FeedState {
   recent: Record<string, number>;
   /** The pages read last time, with their ETags, so an unchanged feed costs only 304s. */
   pages: Array<{ url: string; etag: string }>;
+  /** GitHub's `X-Poll-Interval` after the last poll: not asked again before this time (ISO). */
+  next_poll_at?: string;
+  /** The `X-Poll-Interval` it came from, in seconds. */
+  poll_interval_s?: number;
 }
 
 export interface GithubState {
@@ -28,4 +32,28 @@ export function parseGithubState(value: JsonValue | undefined): GithubState {
 export function idAbove(a: string, b: string | undefined): boolean {
   if (b === undefined) return true;
   return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/** The longest `X-Poll-Interval` honoured: a bogus header must not stop a feed for days. */
+const MAX_POLL_INTERVAL_S = 3600;
+
+/** The time a feed may be polled again, from the `X-Poll-Interval` of a poll sent at `sentMs`. */
+export function pollWindow(header: string | undefined, sentMs: number): Pick<FeedState, 'next_poll_at' | 'poll_interval_s'> {
+  const seconds = header === undefined ? Number.NaN : Number(header.trim());
+  if (!Number.isFinite(seconds) || seconds <= 0) return {};
+  const s = Math.min(seconds, MAX_POLL_INTERVAL_S);
+  return { next_poll_at: new Date(sentMs + s * 1000).toISOString(), poll_interval_s: s };
+}
+
+/**
+ * Whether GitHub lets the feed be polled at `nowMs`. The slack (a tenth of the interval, at most
+ * a second) absorbs the start-up jitter of a schedule whose period equals the interval, which
+ * would otherwise skip every other tick.
+ */
+export function pollDue(state: FeedState | undefined, nowMs: number): boolean {
+  if (!state?.next_poll_at) return true;
+  const at = Date.parse(state.next_poll_at);
+  if (Number.isNaN(at)) return true;
+  const slackMs = Math.min(1000, (state.poll_interval_s ?? 0) * 100);
+  return nowMs >= at - slackMs;
 }

@@ -5,7 +5,7 @@ import type { SourceRecord } from '../../core/source.js';
 import type { HttpClient } from '../../http/client.js';
 import { nextLink } from '../../http/link.js';
 import { asLine, scanJsonArray } from '../json-array.js';
-import { type FeedState, idAbove } from './feed-state.js';
+import { type FeedState, idAbove, pollWindow } from './feed-state.js';
 
 export interface FeedRead {
   records: SourceRecord[];
@@ -52,11 +52,13 @@ export async function readFeed(feed: string, prev: FeedState | undefined, o: Fee
   let limited = false;
   let requests = 0;
   let allNotModified = true;
+  let poll: ReturnType<typeof pollWindow> = {};
 
   let url: string | undefined = `${o.baseUrl}/${feed}/events?per_page=${o.perPage}`;
   for (let pageNo = 0; url; pageNo++) {
     const known = prev?.pages[pageNo];
     const etag = known && (pageNo === 0 || allNotModified) && known.url === url ? known.etag : undefined;
+    const sentMs = Date.now();
     const res = await o.http.request({
       url,
       headers: etag ? { ...o.headers, 'if-none-match': etag } : o.headers,
@@ -64,6 +66,8 @@ export async function readFeed(feed: string, prev: FeedState | undefined, o: Fee
       signal: o.signal,
     });
     requests++;
+    // GitHub's `X-Poll-Interval` counts from the poll: the first page's request.
+    if (pageNo === 0) poll = pollWindow(res.headers['x-poll-interval'], sentMs);
     if (res.status === 304 && known) {
       // Unchanged page: its events are stored. Check the next stored page the same way (free).
       pages.push(known);
@@ -101,7 +105,7 @@ export async function readFeed(feed: string, prev: FeedState | undefined, o: Fee
   }
 
   if (allNotModified && prev) {
-    return { records: [], state: prev, requests, notModified: true, gap: undefined };
+    return { records: [], state: withPoll(prev, poll), requests, notModified: true, gap: undefined };
   }
   // A limited read covers only the newest events: keeping the old state makes the next full run
   // read everything it skipped (DESIGN: a limited run never advances a checkpoint past what it read).
@@ -115,7 +119,12 @@ export async function readFeed(feed: string, prev: FeedState | undefined, o: Fee
     prev?.newest_id !== undefined && reachedEnd && !metCheckpoint
       ? { oldestReadAt: oldestReadMs === undefined ? undefined : new Date(oldestReadMs).toISOString(), checkpointAt: prev.newest_at }
       : undefined;
-  return { records, state: { newest_id: newestId, newest_at: newestAt, recent, pages }, requests, notModified: false, gap };
+  return { records, state: withPoll({ newest_id: newestId, newest_at: newestAt, recent, pages }, poll), requests, notModified: false, gap };
+}
+
+function withPoll(state: FeedState, poll: ReturnType<typeof pollWindow>): FeedState {
+  const { next_poll_at: _at, poll_interval_s: _s, ...rest } = state;
+  return { ...rest, ...poll };
 }
 
 function emptyState(): FeedState {

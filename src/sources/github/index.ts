@@ -5,7 +5,7 @@ import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
 import { type GithubConfig, githubConfigSchema } from './config.js';
 import { readFeed } from './feed.js';
-import { type GithubState, parseGithubState } from './feed-state.js';
+import { type GithubState, parseGithubState, pollDue } from './feed-state.js';
 
 const STREAMS: StreamSpec[] = [{ name: 'events', mode: 'cursor', primaryKey: ['id'] }];
 
@@ -38,8 +38,11 @@ export const githubSource: SourcePlugin<GithubConfig> = {
         feeds,
         concurrency,
         async (feed, signal) => {
+          // A scheduled run waits for GitHub's poll interval; a user's explicit command polls now.
+          const prev = state.feeds[feed];
+          if (ctx.scheduled && !pollDue(prev, Date.now())) return { feed, waitUntil: prev?.next_poll_at } as const;
           try {
-            const got = await readFeed(feed, state.feeds[feed], {
+            const got = await readFeed(feed, prev, {
               http,
               baseUrl,
               headers,
@@ -63,6 +66,11 @@ export const githubSource: SourcePlugin<GithubConfig> = {
         if ('error' in r && r.error) {
           rc.log.warn({ feed: r.feed, error: r.error.message }, 'github.feed.failed');
           yield { type: 'failure', unit: r.feed, error: r.error };
+          continue;
+        }
+        if ('waitUntil' in r) {
+          // Unchanged as far as this run knows; its state stays as it was.
+          rc.log.debug({ feed: r.feed, next_poll_at: r.waitUntil }, 'github.feed.poll_later');
           continue;
         }
         const { got } = r;
