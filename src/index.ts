@@ -4,7 +4,7 @@ export type { Logger } from './core/logger.js';
 export type { ObjectStore, PutResult, StoredObject } from './core/object-store.js';
 export { Secret } from './core/redact.js';
 export type { JsonValue, Source, SourceMessage, SourceRecord, StreamMode, StreamReadContext, StreamSpec } from './core/source.js';
-export type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from './core/warehouse.js';
+export type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from './core/warehouse.js';
 export { HttpClient, type HttpClientOptions } from './http/client.js';
 export { Project } from './pipeline/project.js';
 export { type RunOptions, runPipeline, type Step } from './pipeline/run.js';

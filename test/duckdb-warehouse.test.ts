@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -5,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchToLoad, TableSpec } from '../src/core/warehouse.js';
 import { DuckDbWarehouse } from '../src/warehouse/duckdb/index.js';
 import { removeDir } from './support/github.js';
-import { queryDuck, tempDir } from './support/workspace.js';
+import { execDuck, queryDuck, tempDir } from './support/workspace.js';
 
 const HOUR = Date.parse('2024-05-01T10:00:00Z');
 const events: TableSpec = { source: 'gh', stream: 'events', mode: 'cursor', primaryKey: ['id'] };
@@ -29,7 +30,15 @@ afterEach(async () => {
 function batch(name: string, lines: string[], source = 'gh', stream = 'events'): BatchToLoad {
   const file = path.join(dir, `${name}.jsonl.gz`);
   fs.writeFileSync(file, zlib.gzipSync(`${lines.join('\n')}\n`));
-  return { key: `${source}/${stream}/dt=2024-05-01/hr=10/${name}.jsonl.gz`, version: `v-${name}`, size: fs.statSync(file).size, partitionMs: HOUR, file };
+  const checksum = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return {
+    key: `${source}/${stream}/dt=2024-05-01/hr=10/${name}.jsonl.gz`,
+    version: `v-${name}`,
+    size: fs.statSync(file).size,
+    checksum,
+    partitionMs: HOUR,
+    file,
+  };
 }
 
 const line = (v: unknown) => JSON.stringify(v);
@@ -145,10 +154,9 @@ describe('DuckDbWarehouse.load: rejects', () => {
     expect(ledger).toEqual({ rows: '2', rejected: '5' });
   });
 
-  it('reloading a batch replaces its rejects instead of adding them again', async () => {
-    const b = batch('b1', [line({ id: '1' }), 'oops']);
-    await wh!.load(events, [b], 'run-1');
-    await wh!.load(events, [b], 'run-2');
+  it('reloading a batch with new content replaces its rejects instead of adding them again', async () => {
+    await wh!.load(events, [batch('b1', [line({ id: '1' }), 'oops'])], 'run-1');
+    await wh!.load(events, [batch('b1', [line({ id: '1', v: 2 }), 'oops'])], 'run-2');
     expect(await query('SELECT line_number, run_id FROM sluice._rejects')).toEqual([{ line_number: '2', run_id: 'run-2' }]);
   });
 });
@@ -171,7 +179,7 @@ describe('DuckDbWarehouse: full mode, ledger, transactions', () => {
     await wh!.load({ ...events, stream: 'other' }, [batch('o1', [line({ id: '9' })], 'gh', 'other')], 'run-1');
     const ledger = await wh!.ledger('gh', 'events');
     expect([...ledger.keys()].sort()).toEqual([b1.key, b2.key]);
-    expect(ledger.get(b1.key)).toEqual({ key: b1.key, version: 'v-b1', size: b1.size });
+    expect(ledger.get(b1.key)).toEqual({ key: b1.key, version: 'v-b1', size: b1.size, checksum: b1.checksum });
     expect((await wh!.ledger('gh', 'nothing')).size).toBe(0);
     const stats = await wh!.stats(events);
     expect(stats).toMatchObject({ rows: 2, batches: 2, rejected: 0 });
@@ -187,5 +195,39 @@ describe('DuckDbWarehouse: full mode, ledger, transactions', () => {
     // And the warehouse still works afterwards.
     expect(await wh!.load(events, [good], 'run-2')).toEqual([{ rows: 1, rejected: 0 }]);
     expect([...(await wh!.ledger('gh', 'events')).keys()]).toEqual([good.key]);
+  });
+});
+
+describe('DuckDbWarehouse: a ledger from before checksums were kept', () => {
+  it('gets the column on open; its rows compare by version until recordVersions fills their checksum', async () => {
+    await wh?.close();
+    wh = undefined;
+    const file = path.join(dir, 'old.duckdb');
+    const b = batch('b1', [line({ id: '1' })]);
+    await execDuck(
+      file,
+      `CREATE SCHEMA sluice; CREATE TABLE sluice._loads (
+         batch_key VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, stream VARCHAR NOT NULL, version VARCHAR,
+         size BIGINT, rows BIGINT NOT NULL, rejected BIGINT NOT NULL, run_id VARCHAR, loaded_at TIMESTAMPTZ NOT NULL);
+       INSERT INTO sluice._loads VALUES ('${b.key}', 'gh', 'events', 'v-b1', ${b.size}, 1, 0, 'old-run', now());`,
+    );
+    const old = await DuckDbWarehouse.open(file);
+    try {
+      expect((await old.ledger('gh', 'events')).get(b.key)).toEqual({ key: b.key, version: 'v-b1', size: b.size, checksum: undefined });
+      // Same version: the row holds it. Another version: it loads again, as before checksums.
+      expect(await old.load(events, [b], 'run-1')).toEqual([{ rows: 0, rejected: 0, skipped: true }]);
+      await old.recordVersions('gh', 'events', [{ key: b.key, version: 'v-other', checksum: b.checksum }]);
+      expect((await old.ledger('gh', 'events')).get(b.key)?.checksum).toBeUndefined(); // not this version: left alone
+      await old.recordVersions('gh', 'events', [{ key: b.key, version: 'v-b1', checksum: b.checksum }]);
+      expect((await old.ledger('gh', 'events')).get(b.key)).toMatchObject({ version: 'v-b1', checksum: b.checksum });
+      expect(await old.load(events, [{ ...b, version: 'v-copied' }], 'run-2')).toEqual([{ rows: 0, rejected: 0, skipped: true }]);
+    } finally {
+      await old.close();
+    }
+    // Opening it again changes nothing.
+    const again = await DuckDbWarehouse.open(file);
+    await again.close();
+    const rows = await queryDuck<{ run_id: string; checksum: string }>(file, 'SELECT run_id, checksum FROM sluice._loads');
+    expect(rows).toEqual([{ run_id: 'old-run', checksum: b.checksum }]);
   });
 });

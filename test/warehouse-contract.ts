@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -26,10 +27,13 @@ export interface LoadRow {
   source: string;
   stream: string;
   version: string;
+  checksum: string | null;
   size: number;
   rows: number;
   rejected: number;
   run_id: string;
+  /** The load time as text, to see that a skipped load left it alone. */
+  loaded_at: string;
 }
 
 /** One empty database of a warehouse under test, and reads that go around the plug-in. */
@@ -39,6 +43,8 @@ export interface WarehouseUnderTest {
   rows(table: string, keys: readonly string[]): Promise<RawRow[] | undefined>;
   rejects(): Promise<RejectRow[]>;
   loads(): Promise<LoadRow[]>;
+  /** `_sluice_loaded_at` of every row of `raw.<table>`, as text, sorted. */
+  loadTimes(table: string): Promise<string[]>;
   dispose(): Promise<void>;
 }
 
@@ -97,10 +103,19 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
         key: `${t.source}/${t.stream}/dt=${hour.slice(0, 10)}/hr=${hour.slice(11, 13)}/${part}.jsonl.gz`,
         version: o.version ?? `v-${part}`,
         size: fs.statSync(file).size,
+        checksum: createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
         partitionMs: hourMs,
         file,
       };
     }
+    /** Everything a load can change, to see that one changed nothing. */
+    const everything = (t: TableSpec) =>
+      read(async () => ({
+        rows: await db.rows(`${t.source}_${t.stream}`, t.primaryKey),
+        times: await db.loadTimes(`${t.source}_${t.stream}`),
+        rejects: await db.rejects(),
+        loads: await db.loads(),
+      }));
     const load = (t: TableSpec, batches: BatchToLoad[], runId = 'run-1') => wh!.load(t, batches, runId);
 
     it('creates raw.<source>_<stream> with the key, data and _sluice_* columns on first load', async () => {
@@ -250,27 +265,66 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
       await load({ ...events, stream: 'other' }, [batch({ ...events, stream: 'other' }, [line({ id: '9' })])]);
       const ledger = await wh!.ledger('src', 'events');
       expect([...ledger.keys()].sort()).toEqual([b1.key, b2.key].sort());
-      expect(ledger.get(b1.key)).toEqual({ key: b1.key, version: b1.version, size: b1.size });
+      expect(ledger.get(b1.key)).toEqual({ key: b1.key, version: b1.version, size: b1.size, checksum: b1.checksum });
       expect((await wh!.ledger('src', 'nothing')).size).toBe(0);
-      const loads = (await read(() => db.loads())).filter((l) => l.stream === 'events');
+      const loads = (await read(() => db.loads())).filter((l) => l.stream === 'events').map(({ loaded_at, ...l }) => l);
       expect(loads.sort((a, b) => a.batch_key.localeCompare(b.batch_key))).toEqual(
         [
-          { batch_key: b1.key, source: 'src', stream: 'events', version: b1.version, size: b1.size, rows: 1, rejected: 1, run_id: 'run-1' },
-          { batch_key: b2.key, source: 'src', stream: 'events', version: b2.version, size: b2.size, rows: 1, rejected: 0, run_id: 'run-1' },
+          {
+            batch_key: b1.key,
+            source: 'src',
+            stream: 'events',
+            version: b1.version,
+            checksum: b1.checksum,
+            size: b1.size,
+            rows: 1,
+            rejected: 1,
+            run_id: 'run-1',
+          },
+          {
+            batch_key: b2.key,
+            source: 'src',
+            stream: 'events',
+            version: b2.version,
+            checksum: b2.checksum,
+            size: b2.size,
+            rows: 1,
+            rejected: 0,
+            run_id: 'run-1',
+          },
         ].sort((a, b) => a.batch_key.localeCompare(b.batch_key)),
       );
       expect(await wh!.stats(events)).toMatchObject({ rows: 2, batches: 2, rejected: 1, lastLoadedAt: expect.any(String) });
       expect(await wh!.stats({ ...events, stream: 'never' })).toMatchObject({ rows: 0, batches: 0, rejected: 0 });
     });
 
-    it('loading a ledgered batch again adds nothing; a new version of it replaces its rows and rejects', async () => {
+    it('a batch the ledger holds with the same checksum is skipped, reported as such, and changes nothing', async () => {
+      const b = batch(events, [line({ id: '1', v: 1 }), 'oops'], { part: 'same' });
+      const other = batch(events, [line({ id: '2', v: 1 })]);
+      await load(events, [b]);
+      const before = await everything(events);
+      expect(before.loads).toHaveLength(1);
+      expect(before.rejects).toHaveLength(1);
+
+      expect(await load(events, [b], 'run-2')).toEqual([{ rows: 0, rejected: 0, skipped: true }]);
+      // The content decides, not the version: a touched or copied file is the same batch.
+      expect(await load(events, [{ ...b, version: 'v-touched' }], 'run-3')).toEqual([{ rows: 0, rejected: 0, skipped: true }]);
+      expect(await everything(events)).toEqual(before);
+
+      // In a group, only the batches the ledger lacks are loaded.
+      expect(await load(events, [b, other], 'run-4')).toEqual([
+        { rows: 0, rejected: 0, skipped: true },
+        { rows: 1, rejected: 0 },
+      ]);
+      const after = await everything(events);
+      expect(after.loads.find((l) => l.batch_key === b.key)).toEqual(before.loads[0]);
+      expect(after.rejects).toEqual(before.rejects);
+      expect(after.rows?.map((r) => r.keys[0])).toEqual(['1', '2']);
+    });
+
+    it('a batch with new content under its key is loaded again: its rows, rejects and ledger row are replaced', async () => {
       const b = batch(events, [line({ id: '1', v: 1 }), 'oops'], { part: 'same' });
       await load(events, [b]);
-      await load(events, [b], 'run-2');
-      expect(await view(events)).toEqual([['1', { id: '1', v: 1 }]]);
-      expect(await read(() => db.loads())).toHaveLength(1);
-      expect(await read(() => db.rejects())).toHaveLength(1);
-
       const changed = batch(events, [line({ id: '1', v: 2 }), line({ id: '2', v: 2 })], { part: 'same', version: 'v-changed' });
       expect(changed.key).toBe(b.key);
       expect(await load(events, [changed], 'run-3')).toEqual([{ rows: 2, rejected: 0 }]);
@@ -279,7 +333,57 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
         ['2', { id: '2', v: 2 }],
       ]);
       expect(await read(() => db.rejects())).toEqual([]);
-      expect((await read(() => db.loads())).map((l) => [l.version, l.rows, l.run_id])).toEqual([['v-changed', 2, 'run-3']]);
+      expect((await read(() => db.loads())).map((l) => [l.version, l.checksum, l.rows, l.run_id])).toEqual([['v-changed', changed.checksum, 2, 'run-3']]);
+    });
+
+    it('a full snapshot the ledger holds whole is skipped; one with a changed batch is loaded whole', async () => {
+      const s1 = [
+        batch(agents, [line({ id: '1' }), line({ id: '2' })], { part: 'run-a' }),
+        batch(agents, [line({ id: '3' })], { part: 'run-a', hourMs: HOUR + 3_600_000 }),
+      ];
+      await load(agents, s1);
+      const before = await everything(agents);
+      expect(await load(agents, s1, 'run-2')).toEqual(s1.map(() => ({ rows: 0, rejected: 0, skipped: true })));
+      expect(await everything(agents)).toEqual(before);
+
+      const rewritten = batch(agents, [line({ id: '3', v: 'new' })], { part: 'run-a', hourMs: HOUR + 3_600_000, version: 'v-new' });
+      expect(rewritten.key).toBe(s1[1]!.key);
+      expect(await load(agents, [s1[0]!, rewritten], 'run-3')).toEqual([
+        { rows: 2, rejected: 0 },
+        { rows: 1, rejected: 0 },
+      ]);
+      expect(await view(agents)).toEqual([
+        ['1', { id: '1' }],
+        ['2', { id: '2' }],
+        ['3', { id: '3', v: 'new' }],
+      ]);
+    });
+
+    it('recordVersions gives a ledger row the version its content now has, and touches nothing else', async () => {
+      const b1 = batch(events, [line({ id: '1' }), 'oops']);
+      const b2 = batch(events, [line({ id: '2' })]);
+      await load(events, [b1, b2]);
+      const before = await everything(events);
+      await wh!.recordVersions('src', 'events', [
+        { key: b1.key, version: 'v-copied', checksum: b1.checksum },
+        { key: b2.key, version: 'v-other-bytes', checksum: 'f'.repeat(64) }, // not its content: left alone
+        { key: 'src/events/dt=2026-01-01/hr=10/never.jsonl.gz', version: 'v', checksum: b1.checksum },
+      ]);
+      await wh!.recordVersions('src', 'events', []);
+      const ledger = await wh!.ledger('src', 'events');
+      expect([...ledger.values()].map((e) => [e.key, e.version, e.checksum]).sort()).toEqual(
+        [
+          [b1.key, 'v-copied', b1.checksum],
+          [b2.key, b2.version, b2.checksum],
+        ].sort(),
+      );
+      const after = await everything(events);
+      expect(after.rows).toEqual(before.rows);
+      expect(after.times).toEqual(before.times);
+      expect(after.rejects).toEqual(before.rejects);
+      expect(after.loads.map(({ version, ...l }) => l)).toEqual(before.loads.map(({ version, ...l }) => l));
+      // The next load of the copy is the fast path's business; given to load, it is still the same batch.
+      expect(await load(events, [{ ...b1, version: 'v-copied' }], 'run-2')).toEqual([{ rows: 0, rejected: 0, skipped: true }]);
     });
 
     it('in a group mixing clean batches and batches with bad bytes, each reject keeps its own batch and line number', async () => {
@@ -310,7 +414,7 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
     it('a batch that cannot be read fails its whole group: no rows, rejects or ledger rows of any of its batches', async () => {
       const good = batch(events, [line({ id: '1' }), 'oops']);
       const corrupt = batch(events, [line({ id: '2' })]);
-      fs.writeFileSync(corrupt.file, Buffer.concat([zlib.gzipSync(line({ id: '2' })).subarray(0, 12), Buffer.from('not gzip at all')]));
+      fs.writeFileSync(corrupt.file!, Buffer.concat([zlib.gzipSync(line({ id: '2' })).subarray(0, 12), Buffer.from('not gzip at all')]));
       const missing = { ...batch(events, [line({ id: '3' })]), file: path.join(dir, 'does-not-exist.jsonl.gz') };
       for (const bad of [corrupt, missing]) {
         await expect(load(events, [good, bad])).rejects.toMatchObject({ name: 'SluiceError' });

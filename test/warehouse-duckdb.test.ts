@@ -36,19 +36,28 @@ warehouseContract('DuckDB', async () => {
       );
     },
     async loads() {
-      const found = await queryDuck<Record<string, string>>(file, 'SELECT * FROM sluice._loads ORDER BY batch_key');
+      const found = await queryDuck<Record<string, string | null>>(
+        file,
+        'SELECT *, CAST(loaded_at AS VARCHAR) AS loaded_at_text FROM sluice._loads ORDER BY batch_key',
+      );
       return found.map(
         (r): LoadRow => ({
           batch_key: r.batch_key!,
           source: r.source!,
           stream: r.stream!,
           version: r.version!,
+          checksum: r.checksum ?? null,
           size: Number(r.size),
           rows: Number(r.rows),
           rejected: Number(r.rejected),
           run_id: r.run_id!,
+          loaded_at: r.loaded_at_text!,
         }),
       );
+    },
+    async loadTimes(table) {
+      const found = await queryDuck<{ t: string }>(file, `SELECT CAST(_sluice_loaded_at AS VARCHAR) AS t FROM raw.${qi(table)} ORDER BY t`).catch(() => []);
+      return found.map((r) => r.t);
     },
     async dispose() {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -69,7 +78,7 @@ describe('DuckDB: a line longer than the reader takes', () => {
     try {
       const result = await wh.load(
         spec,
-        [{ key, version: 'v1', size: fs.statSync(batchFile).size, partitionMs: Date.UTC(2025, 0, 1), file: batchFile }],
+        [{ key, version: 'v1', size: fs.statSync(batchFile).size, checksum: 'c1', partitionMs: Date.UTC(2025, 0, 1), file: batchFile }],
         'run-1',
       );
       return { dir, file, result };

@@ -42,8 +42,13 @@ warehouseContract('PostgreSQL', async () => {
     rejects: () => q<RejectRow>('SELECT batch_key, line_number::int AS line_number, reason, line, run_id FROM sluice._rejects ORDER BY batch_key, line_number'),
     loads: () =>
       q<LoadRow>(
-        'SELECT batch_key, source, stream, version, size::int AS size, rows::int AS rows, rejected::int AS rejected, run_id FROM sluice._loads ORDER BY batch_key',
+        'SELECT batch_key, source, stream, version, checksum, size::int AS size, rows::int AS rows, rejected::int AS rejected, run_id, loaded_at::text AS loaded_at FROM sluice._loads ORDER BY batch_key',
       ),
+    async loadTimes(table) {
+      const [exists] = await q<{ ok: boolean }>(`SELECT to_regclass('raw.${qi(table)}') IS NOT NULL AS ok`);
+      if (!exists?.ok) return [];
+      return (await q<{ t: string }>(`SELECT _sluice_loaded_at::text AS t FROM raw.${qi(table)} ORDER BY t`)).map((r) => r.t);
+    },
     async dispose() {},
   };
 });
@@ -82,6 +87,7 @@ describe('PostgreSQL warehouse: types, locks, connections', () => {
         key: `gh/events/dt=${hour.slice(0, 10)}/hr=${hour.slice(11, 13)}/r${i}.jsonl.gz`,
         version: 'v1',
         size: fs.statSync(file).size,
+        checksum: `sum-${i}`,
         partitionMs: hourMs,
         file,
       };
@@ -166,6 +172,31 @@ describe('PostgreSQL warehouse: types, locks, connections', () => {
     }
     const [count] = await q<{ n: number; l: number }>('SELECT count(*)::int AS n, (SELECT count(*)::int FROM sluice._loads) AS l FROM raw.gh_events');
     expect(count).toEqual({ n: 1200, l: 4 });
+  });
+
+  it('a ledger from before checksums gets the column on open; its rows compare by version until their checksum is filled', async () => {
+    await q(`CREATE SCHEMA sluice; CREATE TABLE sluice._loads (
+      batch_key text PRIMARY KEY, source text NOT NULL, stream text NOT NULL, version text, size bigint,
+      rows bigint NOT NULL, rejected bigint NOT NULL, run_id text, loaded_at timestamptz NOT NULL)`);
+    const [b] = batches(1, 5);
+    await q("INSERT INTO sluice._loads VALUES ($1, 'gh', 'events', 'v1', $2, 5, 0, 'old-run', now())", [b!.key, b!.size]);
+    const w = await warehouse();
+    expect((await w.ledger('gh', 'events')).get(b!.key)).toEqual({ key: b!.key, version: 'v1', size: b!.size, checksum: undefined });
+    expect(await w.load(spec, [b!], 'run-1')).toEqual([{ rows: 0, rejected: 0, skipped: true }]);
+    expect(await w.load(spec, [{ ...b!, version: 'v2' }], 'run-2')).toEqual([{ rows: 5, rejected: 0 }]);
+    expect((await w.ledger('gh', 'events')).get(b!.key)).toMatchObject({ version: 'v2', checksum: b!.checksum });
+
+    // A second process opening while a load holds the ledger does not wait for it: the column is there.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("UPDATE sluice._loads SET run_id = 'held'");
+      await (await warehouse()).ledger('gh', 'events');
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+    }
   });
 
   it('a wrong password or a closed port is warehouse_unreachable with a hint, and the password is never in the message', async () => {

@@ -1,26 +1,37 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/core/logger.js';
 import type { BatchToLoad, TableSpec } from '../src/core/warehouse.js';
+import { loadStream } from '../src/pipeline/load.js';
+import type { Project } from '../src/pipeline/project.js';
+import { emptyReport } from '../src/pipeline/run-record.js';
+import { LocalStore } from '../src/storage/local/index.js';
 import type { SnowflakeClient, SnowflakeWarehouseConfig } from '../src/warehouse/snowflake/connection.js';
 import { SnowflakeWarehouse } from '../src/warehouse/snowflake/index.js';
+import { applySql, clearSql, copySql, countsSql, lenientCopySql, parseSql } from '../src/warehouse/snowflake/load-sql.js';
 import { snowflakeSetupScript } from '../src/warehouse/snowflake/setup-sql.js';
-import { applySql, countsSql, lockSql, recheckSql, SETUP_SQL, sfIdent, sfString, stageSql, tableSql } from '../src/warehouse/snowflake/sql.js';
+import { columnsSql, lockSql, recheckSql, recordVersionsSql, SETUP_SQL, sfIdent, sfString, tableSql } from '../src/warehouse/snowflake/sql.js';
 import { runCli, tempDir, writeConfig } from './support/workspace.js';
 
 /**
- * No Snowflake service can run here, so the SQL sluice sends is asserted exactly, and the
- * warehouse's statement order is checked through a client that records what it is given.
+ * No Snowflake service can run here, so the SQL sluice sends is checked for what matters in it,
+ * and the warehouse's statement order through a client that records what it is given.
  */
 const scores: TableSpec = { source: 'calls', stream: 'scores', mode: 'full', primaryKey: ['_parent_id', '$insert_id'] };
 const events: TableSpec = { source: 'amp', stream: 'events', mode: 'window', primaryKey: ['uuid'] };
+const cased: TableSpec = { source: 'api', stream: 'things', mode: 'cursor', primaryKey: ['id', 'ID'] };
 const batch = (key: string, version: string, size: number, hour: number): BatchToLoad => ({
   key,
   version,
   size,
+  checksum: `sum-of-${version}`,
   partitionMs: Date.UTC(2026, 0, 1, hour),
-  file: '/unused',
 });
 const twoBatches = [batch('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 'e1', 120, 10), batch("calls/scores/dt=2026-01-01/hr=11/o'k.jsonl.gz", 'e2', 20, 11)];
+const where = { schema: 'sluice', stage: 'sluice_stage' };
 const config: SnowflakeWarehouseConfig = {
   type: 'snowflake',
   account: 'xy12345',
@@ -30,6 +41,8 @@ const config: SnowflakeWarehouseConfig = {
   warehouse: 'load_wh',
   stage: 'sluice_stage',
 };
+/** The file format options given inline to a COPY. */
+const formatOf = (sql: string) => /FILE_FORMAT = \(([^)]*)\)/.exec(sql)?.[1] ?? '';
 
 describe('Snowflake SQL', () => {
   it('names: plain names upper-cased and quoted (as Snowflake stores unquoted ones), others kept exactly; literals escaped', () => {
@@ -39,50 +52,101 @@ describe('Snowflake SQL', () => {
     expect(sfString("it's a \\ path")).toBe("'it''s a \\\\ path'");
   });
 
-  it('the raw table, with one column per key part, and the session staging tables', () => {
-    expect(tableSql(scores)).toEqual([
-      `CREATE TABLE IF NOT EXISTS "RAW"."CALLS_SCORES" ("_PARENT_ID" VARCHAR NOT NULL, "$insert_id" VARCHAR NOT NULL, "DATA" VARIANT, "_SLUICE_PARTITION" TIMESTAMP_NTZ, "_SLUICE_BATCH" VARCHAR, "_SLUICE_LOADED_AT" TIMESTAMP_TZ, PRIMARY KEY ("_PARENT_ID", "$insert_id"))`,
-      `CREATE TEMPORARY TABLE IF NOT EXISTS "SLUICE"."_SLUICE_LINES" ("LINE" VARCHAR, "FILE_NAME" VARCHAR, "LINE_NO" NUMBER)`,
-      `CREATE TEMPORARY TABLE IF NOT EXISTS "SLUICE"."_SLUICE_PARSED_CALLS_SCORES" ("BATCH_KEY" VARCHAR, "SEQ" NUMBER, "PARTITION_AT" TIMESTAMP_NTZ, "LINE_NO" NUMBER, "LINE" VARCHAR, "V" VARIANT, "K0" VARCHAR, "K1" VARCHAR, "REASON" VARCHAR)`,
-    ]);
-  });
-
-  it('the table lock and the ledger re-read under it', () => {
-    expect(lockSql(events)).toBe(
-      `MERGE INTO "SLUICE"."_LOCKS" T USING (SELECT '"RAW"."AMP_EVENTS"' AS "TABLE_NAME") S ON T."TABLE_NAME" = S."TABLE_NAME" WHEN MATCHED THEN UPDATE SET "LOCKED_AT" = CURRENT_TIMESTAMP() WHEN NOT MATCHED THEN INSERT ("TABLE_NAME", "LOCKED_AT") VALUES (S."TABLE_NAME", CURRENT_TIMESTAMP())`,
+  it('key columns keep their exact spelling, so `id` and `ID` are two columns in every statement that names them', () => {
+    const [create] = tableSql(cased);
+    expect(create).toContain('"RAW"."API_THINGS" ("id" VARCHAR NOT NULL, "ID" VARCHAR NOT NULL, "DATA" VARIANT');
+    expect(create).toContain('PRIMARY KEY ("id", "ID")');
+    const parse = parseSql(cased, [batch('api/things/dt=2026-01-01/hr=10/r1.jsonl.gz', 'e1', 99, 10)]);
+    expect(parse).toContain(`GET(V, 'id')::VARCHAR, NULL) AS "K0"`);
+    expect(parse).toContain(`GET(V, 'ID')::VARCHAR, NULL) AS "K1"`);
+    const merge = applySql(cased, [batch('api/things/dt=2026-01-01/hr=10/r1.jsonl.gz', 'e1', 99, 10)], new Map(), 'run-1').find((s) =>
+      s.startsWith('MERGE INTO "RAW"'),
     );
-    expect(recheckSql(['a/b/dt=2026-01-01/hr=00/x.jsonl.gz', "o'k"])).toBe(
-      `SELECT "BATCH_KEY", "VERSION" FROM "SLUICE"."_LOADS" WHERE "BATCH_KEY" IN ('a/b/dt=2026-01-01/hr=00/x.jsonl.gz', 'o''k')`,
-    );
-  });
-
-  it('COPY INTO from the external stage by batch key, then every line parsed once, judged and keyed', () => {
-    expect(stageSql(scores, twoBatches, { schema: 'sluice', stage: 'sluice_stage' })).toEqual([
-      `DELETE FROM "SLUICE"."_SLUICE_LINES"`,
-      `DELETE FROM "SLUICE"."_SLUICE_PARSED_CALLS_SCORES"`,
-      `COPY INTO "SLUICE"."_SLUICE_LINES" ("LINE", "FILE_NAME", "LINE_NO") FROM (SELECT $1, METADATA$FILENAME, METADATA$FILE_ROW_NUMBER FROM @"SLUICE"."SLUICE_STAGE") FILES = ('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 'calls/scores/dt=2026-01-01/hr=11/o''k.jsonl.gz') FILE_FORMAT = (TYPE = CSV FIELD_DELIMITER = NONE RECORD_DELIMITER = '\\n' SKIP_HEADER = 0 FIELD_OPTIONALLY_ENCLOSED_BY = NONE ESCAPE = NONE ESCAPE_UNENCLOSED_FIELD = NONE SKIP_BLANK_LINES = FALSE EMPTY_FIELD_AS_NULL = FALSE TRIM_SPACE = FALSE ERROR_ON_COLUMN_COUNT_MISMATCH = FALSE REPLACE_INVALID_CHARACTERS = TRUE ENCODING = 'UTF8' COMPRESSION = GZIP) FORCE = TRUE ON_ERROR = ABORT_STATEMENT`,
-      `INSERT INTO "SLUICE"."_SLUICE_PARSED_CALLS_SCORES" ("BATCH_KEY", "SEQ", "PARTITION_AT", "LINE_NO", "LINE", "V", "K0", "K1", "REASON") SELECT "BATCH_KEY", "SEQ", "PARTITION_AT", "LINE_NO", "LINE", V, "K0", "K1", CASE WHEN V IS NULL OR NOT IS_OBJECT(V) THEN 'not a JSON object' WHEN "K0" IS NULL THEN 'missing primary key: _parent_id' WHEN "K1" IS NULL THEN 'missing primary key: $insert_id' END FROM (SELECT B."BATCH_KEY", B."SEQ", B."PARTITION_AT", L."LINE_NO", L."LINE", TRY_PARSE_JSON(L."LINE") AS V, IFF(IS_OBJECT(V) AND NOT IS_NULL_VALUE(GET(V, '_parent_id')), GET(V, '_parent_id')::VARCHAR, NULL) AS "K0", IFF(IS_OBJECT(V) AND NOT IS_NULL_VALUE(GET(V, '$insert_id')), GET(V, '$insert_id')::VARCHAR, NULL) AS "K1" FROM "SLUICE"."_SLUICE_LINES" L JOIN (SELECT COLUMN1 AS "BATCH_KEY", COLUMN2 AS "SEQ", COLUMN3::TIMESTAMP_NTZ AS "PARTITION_AT" FROM VALUES ('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 0, '2026-01-01 10:00:00'), ('calls/scores/dt=2026-01-01/hr=11/o''k.jsonl.gz', 1, '2026-01-01 11:00:00')) B ON L."FILE_NAME" = B."BATCH_KEY" OR ENDSWITH(L."FILE_NAME", '/' || B."BATCH_KEY") WHERE L."LINE" IS NOT NULL AND TRIM(L."LINE", ' \\t\\r') <> '')`,
-    ]);
-    expect(countsSql(scores)).toBe(
-      `SELECT "BATCH_KEY", COUNT_IF("REASON" IS NULL) AS "LOADED", COUNT_IF("REASON" IS NOT NULL) AS "REJECTED" FROM "SLUICE"."_SLUICE_PARSED_CALLS_SCORES" GROUP BY "BATCH_KEY"`,
+    expect(merge).toContain('ON T."id" = S."K0" AND T."ID" = S."K1" WHEN MATCHED');
+    expect(merge).toContain('INSERT ("id", "ID", "DATA"');
+    expect(merge).toContain('PARTITION BY "K0", "K1"');
+    // Plain names sluice chooses are still upper-cased: raw.api_things and data work unquoted.
+    expect(tableSql({ ...cased, primaryKey: ['uuid'] })[0]).toMatch(
+      /^CREATE TABLE IF NOT EXISTS "RAW"\."API_THINGS" \("uuid" VARCHAR NOT NULL, "DATA" VARIANT/,
     );
   });
 
-  it('a full stream: table emptied, rejects replaced, MERGE on the composite key, ledger rows, one transaction', () => {
-    const counts = new Map([[twoBatches[0]!.key, { rows: 3, rejected: 1 }]]);
-    expect(applySql(scores, twoBatches, counts, 'run-1')).toEqual([
-      `DELETE FROM "RAW"."CALLS_SCORES"`,
-      `DELETE FROM "SLUICE"."_REJECTS" WHERE "BATCH_KEY" IN ('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 'calls/scores/dt=2026-01-01/hr=11/o''k.jsonl.gz')`,
-      `INSERT INTO "SLUICE"."_REJECTS" ("BATCH_KEY", "LINE_NUMBER", "REASON", "LINE", "RUN_ID", "REJECTED_AT") SELECT "BATCH_KEY", "LINE_NO", "REASON", "LINE", 'run-1', CURRENT_TIMESTAMP() FROM "SLUICE"."_SLUICE_PARSED_CALLS_SCORES" WHERE "REASON" IS NOT NULL`,
-      `MERGE INTO "RAW"."CALLS_SCORES" T USING (SELECT "K0", "K1", "V", "PARTITION_AT", "BATCH_KEY" FROM "SLUICE"."_SLUICE_PARSED_CALLS_SCORES" WHERE "REASON" IS NULL QUALIFY ROW_NUMBER() OVER (PARTITION BY "K0", "K1" ORDER BY "SEQ" DESC, "LINE_NO" DESC) = 1) S ON T."_PARENT_ID" = S."K0" AND T."$insert_id" = S."K1" WHEN MATCHED THEN UPDATE SET "DATA" = S."V", "_SLUICE_PARTITION" = S."PARTITION_AT", "_SLUICE_BATCH" = S."BATCH_KEY", "_SLUICE_LOADED_AT" = CURRENT_TIMESTAMP() WHEN NOT MATCHED THEN INSERT ("_PARENT_ID", "$insert_id", "DATA", "_SLUICE_PARTITION", "_SLUICE_BATCH", "_SLUICE_LOADED_AT") VALUES (S."K0", S."K1", S."V", S."PARTITION_AT", S."BATCH_KEY", CURRENT_TIMESTAMP())`,
-      `MERGE INTO "SLUICE"."_LOADS" T USING (SELECT COLUMN1 AS "BATCH_KEY", COLUMN2 AS "VERSION", COLUMN3 AS "SIZE", COLUMN4 AS "LOADED", COLUMN5 AS "REJECTED" FROM VALUES ('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 'e1', 120, 3, 1), ('calls/scores/dt=2026-01-01/hr=11/o''k.jsonl.gz', 'e2', 20, 0, 0)) S ON T."BATCH_KEY" = S."BATCH_KEY" WHEN MATCHED THEN UPDATE SET "SOURCE" = 'calls', "STREAM" = 'scores', "VERSION" = S."VERSION", "SIZE" = S."SIZE", "ROWS" = S."LOADED", "REJECTED" = S."REJECTED", "RUN_ID" = 'run-1', "LOADED_AT" = CURRENT_TIMESTAMP() WHEN NOT MATCHED THEN INSERT ("BATCH_KEY", "SOURCE", "STREAM", "VERSION", "SIZE", "ROWS", "REJECTED", "RUN_ID", "LOADED_AT") VALUES (S."BATCH_KEY", 'calls', 'scores', S."VERSION", S."SIZE", S."LOADED", S."REJECTED", 'run-1', CURRENT_TIMESTAMP())`,
+  it('a line that is not valid UTF-8 is never loaded as a row: strict read first, bad bytes shown only in a second read that marks them', () => {
+    const strict = copySql(twoBatches, where);
+    expect(strict).toMatch(
+      /^COPY INTO "SLUICE"\."_SLUICE_LINES" \("LINE", "FILE_NAME", "LINE_NO"\) FROM \(SELECT \$1, METADATA\$FILENAME, METADATA\$FILE_ROW_NUMBER FROM @"SLUICE"\."SLUICE_STAGE"\)/,
+    );
+    expect(strict).toContain(`FILES = ('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 'calls/scores/dt=2026-01-01/hr=11/o''k.jsonl.gz')`);
+    expect(formatOf(strict)).toContain('REPLACE_INVALID_CHARACTERS = FALSE');
+    expect(formatOf(strict)).toContain("ENCODING = 'UTF8'");
+    expect(strict).toMatch(/ON_ERROR = CONTINUE$/); // the bad line is left out, its file's errors counted
+
+    const [lenient = '', mark = ''] = lenientCopySql([twoBatches[1]!.key], where);
+    expect(lenient).toMatch(/^COPY INTO "SLUICE"\."_SLUICE_LINES_LENIENT" \("LINE", "FILE_NAME", "LINE_NO"\)/);
+    expect(lenient).toContain(`FILES = ('calls/scores/dt=2026-01-01/hr=11/o''k.jsonl.gz')`);
+    expect(formatOf(lenient)).toContain('REPLACE_INVALID_CHARACTERS = TRUE');
+    expect(lenient).toMatch(/ON_ERROR = ABORT_STATEMENT$/); // a line it cannot read either stops the group
+    // Only the lines the strict read left out join the others, marked.
+    expect(mark).toMatch(
+      /^INSERT INTO "SLUICE"\."_SLUICE_LINES" \("LINE", "FILE_NAME", "LINE_NO", "NOT_UTF8"\) SELECT X\."LINE", X\."FILE_NAME", X\."LINE_NO", TRUE FROM "SLUICE"\."_SLUICE_LINES_LENIENT" X/,
+    );
+    expect(mark).toContain('WHERE NOT EXISTS (SELECT 1 FROM "SLUICE"."_SLUICE_LINES" L WHERE L."FILE_NAME" = X."FILE_NAME" AND L."LINE_NO" = X."LINE_NO")');
+
+    // A marked line is a reject with the reason DuckDB and PostgreSQL give, before any other reason.
+    const parse = parseSql(scores, twoBatches);
+    expect(parse).toMatch(/CASE WHEN "NOT_UTF8" THEN 'not valid UTF-8' WHEN V IS NULL OR NOT IS_OBJECT\(V\) THEN 'not a JSON object'/);
+    expect(parse).toContain('L."NOT_UTF8"');
+    expect(tableSql(scores)[1]).toContain('"NOT_UTF8" BOOLEAN');
+    expect(clearSql(scores)).toContain('DELETE FROM "SLUICE"."_SLUICE_LINES_LENIENT"');
+  });
+
+  it('the ledger keeps each batch checksum: the column (added to an old ledger), the re-check, the ledger rows', () => {
+    expect(SETUP_SQL.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS "SLUICE"."_LOADS"'))).toContain('"CHECKSUM" VARCHAR');
+    expect(SETUP_SQL).toContain('ALTER TABLE "SLUICE"."_LOADS" ADD COLUMN IF NOT EXISTS "CHECKSUM" VARCHAR');
+    expect(recheckSql(["o'k"])).toBe(`SELECT "BATCH_KEY", "VERSION", "CHECKSUM" FROM "SLUICE"."_LOADS" WHERE "BATCH_KEY" IN ('o''k')`);
+    const ledger = applySql(scores, twoBatches, new Map(), 'run-1').at(-1)!;
+    expect(ledger).toMatch(/^MERGE INTO "SLUICE"\."_LOADS"/);
+    expect(ledger).toContain(`('calls/scores/dt=2026-01-01/hr=10/r1.jsonl.gz', 'e1', 120, 0, 0, 'sum-of-e1')`);
+    expect(ledger).toContain('COLUMN6 AS "CHECKSUM"');
+    expect(ledger).toContain('"CHECKSUM" = S."CHECKSUM"');
+    expect(ledger).toMatch(
+      /INSERT \("BATCH_KEY", "SOURCE", "STREAM", "VERSION", "CHECKSUM",.*VALUES \(S\."BATCH_KEY", 'calls', 'scores', S\."VERSION", S\."CHECKSUM",/,
+    );
+
+    const [update, ...more] = recordVersionsSql('amp', 'events', [{ key: 'k', version: 'e9', checksum: 'c1' }]);
+    expect(more).toEqual([]);
+    expect(update).toMatch(/^UPDATE "SLUICE"\."_LOADS" L SET "VERSION" = S\."VERSION", "CHECKSUM" = S\."CHECKSUM" FROM/);
+    expect(update).toContain(`VALUES ('k', 'e9', 'c1')`);
+    expect(update).toContain(`L."SOURCE" = 'amp' AND L."STREAM" = 'events'`);
+    expect(update).toContain('(L."CHECKSUM" = S."CHECKSUM" OR (L."CHECKSUM" IS NULL AND L."VERSION" = S."VERSION"))');
+    expect(
+      recordVersionsSql(
+        'amp',
+        'events',
+        Array.from({ length: 2500 }, (_, i) => ({ key: `k${i}`, version: 'v', checksum: 'c' })),
+      ),
+    ).toHaveLength(3);
+  });
+
+  it('a full stream: table emptied, rejects replaced, MERGE on the composite key, in that order', () => {
+    const sql = applySql(scores, twoBatches, new Map([[twoBatches[0]!.key, { rows: 3, rejected: 1 }]]), 'run-1');
+    expect(sql.map((s) => s.split(' (')[0]!.split(' WHERE')[0])).toEqual([
+      'DELETE FROM "RAW"."CALLS_SCORES"',
+      'DELETE FROM "SLUICE"."_REJECTS"',
+      'INSERT INTO "SLUICE"."_REJECTS"',
+      'MERGE INTO "RAW"."CALLS_SCORES" T USING',
+      'MERGE INTO "SLUICE"."_LOADS" T USING',
     ]);
+    expect(sql[3]).toContain('ON T."_parent_id" = S."K0" AND T."$insert_id" = S."K1"');
+    expect(sql[4]).toContain(`'e1', 120, 3, 1, 'sum-of-e1'`);
+    expect(lockSql(events)).toMatch(/^MERGE INTO "SLUICE"\."_LOCKS" T USING \(SELECT '"RAW"\."AMP_EVENTS"' AS "TABLE_NAME"\)/);
+    expect(countsSql(scores)).toContain('FROM "SLUICE"."_SLUICE_PARSED_CALLS_SCORES" GROUP BY "BATCH_KEY"');
   });
 
   it('a merge stream keeps its rows: no DELETE of the table', () => {
     const sql = applySql(events, [batch('amp/events/dt=2026-01-01/hr=10/data.jsonl.gz', 'e1', 99, 10)], new Map(), 'run-1');
     expect(sql.some((s) => s.startsWith('DELETE FROM "RAW"'))).toBe(false);
-    expect(sql[2]).toContain('ON T."UUID" = S."K0" WHEN MATCHED THEN UPDATE SET "DATA" = S."V"');
+    expect(sql[2]).toContain('ON T."uuid" = S."K0" WHEN MATCHED THEN UPDATE SET "DATA" = S."V"');
   });
 });
 
@@ -103,49 +167,99 @@ class RecordingClient implements SnowflakeClient {
 
 describe('SnowflakeWarehouse: statements in order, one transaction per group', () => {
   const group = [batch('amp/events/dt=2026-01-01/hr=10/data.jsonl.gz', 'e1', 99, 10), batch('amp/events/dt=2026-01-01/hr=11/data.jsonl.gz', 'e2', 20, 11)];
-  const copied = [{ file: `s3://lake/raw/${group[0]!.key}`, status: 'LOADED' }];
+  const copied = [{ file: `s3://lake/raw/${group[0]!.key}`, status: 'LOADED', errors_seen: 0 }];
+  const columns = [['SELECT "COLUMN_NAME"', [{ COLUMN_NAME: 'uuid' }]]] as Array<[string, Array<Record<string, unknown>>]>;
   const open = async (client: RecordingClient) => SnowflakeWarehouse.open(config, async () => client);
+
+  it('reads batches from its stage: it declares so, and needs no local file', async () => {
+    const wh = await open(new RecordingClient());
+    expect(wh.readsFrom).toBe('storage');
+  });
 
   it('setup, the table DDL before BEGIN, then lock, re-check, stage, counts, writes, COMMIT', async () => {
     const client = new RecordingClient();
-    client.answers = [
-      ['COPY INTO', copied],
-      ['SELECT "BATCH_KEY", COUNT_IF', [{ BATCH_KEY: group[0]!.key, LOADED: 5, REJECTED: 2 }]],
-    ];
+    client.answers = [...columns, ['COPY INTO', copied], ['SELECT "BATCH_KEY", COUNT_IF', [{ BATCH_KEY: group[0]!.key, LOADED: 5, REJECTED: 2 }]]];
     const wh = await open(client);
     expect(await wh.load(events, group, 'run-1')).toEqual([
       { rows: 5, rejected: 2 },
       { rows: 0, rejected: 0 },
     ]);
-    const stage = stageSql(events, group, { schema: 'sluice', stage: 'sluice_stage' });
     expect(client.sql).toEqual([
       ...SETUP_SQL,
       ...tableSql(events),
+      columnsSql(events),
       'BEGIN',
       lockSql(events),
       recheckSql(group.map((b) => b.key)),
-      ...stage,
+      ...clearSql(events),
+      copySql(group, where),
+      parseSql(events, group),
       countsSql(events),
       ...applySql(events, group, new Map([[group[0]!.key, { rows: 5, rejected: 2 }]]), 'run-1'),
       'COMMIT',
     ]);
   });
 
-  it('batches the ledger holds under the lock are skipped; nothing is staged when all are', async () => {
+  it('a batch whose strict read left lines out is read again, alone, and its bad lines marked', async () => {
     const client = new RecordingClient();
-    client.answers = [['SELECT "BATCH_KEY", "VERSION" FROM', group.map((b) => ({ BATCH_KEY: b.key, VERSION: b.version }))]];
+    const report = [
+      { file: `s3://lake/raw/${group[0]!.key}`, status: 'LOADED', errors_seen: 0 },
+      { file: `s3://lake/raw/${group[1]!.key}`, status: 'PARTIALLY_LOADED', errors_seen: 2, first_error: 'Invalid UTF8 detected in string' },
+    ];
+    client.answers = [...columns, ['COPY INTO "SLUICE"."_SLUICE_LINES" ', report]];
+    const wh = await open(client);
+    await wh.load(events, group, 'run-1');
+    const lenient = lenientCopySql([group[1]!.key], where);
+    const at = client.sql.indexOf(copySql(group, where));
+    expect(client.sql.slice(at, at + 4)).toEqual([copySql(group, where), ...lenient, parseSql(events, group)]);
+  });
+
+  it('batches the ledger holds under the lock with the same checksum are skipped; nothing is staged when all are', async () => {
+    const client = new RecordingClient();
+    client.answers = [
+      ...columns,
+      ['SELECT "BATCH_KEY", "VERSION", "CHECKSUM" FROM', group.map((b) => ({ BATCH_KEY: b.key, VERSION: 'other', CHECKSUM: b.checksum }))],
+    ];
     const wh = await open(client);
     client.sql.length = 0;
     expect(await wh.load(events, group, 'run-2')).toEqual(group.map(() => ({ rows: 0, rejected: 0, skipped: true })));
-    expect(client.sql).toEqual([...tableSql(events), 'BEGIN', lockSql(events), recheckSql(group.map((b) => b.key)), 'COMMIT']);
+    expect(client.sql).toEqual([...tableSql(events), columnsSql(events), 'BEGIN', lockSql(events), recheckSql(group.map((b) => b.key)), 'COMMIT']);
+  });
+
+  it('a batch the ledger holds with another checksum is loaded again; a ledger row without one compares versions', async () => {
+    const client = new RecordingClient();
+    client.answers = [
+      ...columns,
+      ['COPY INTO', copied],
+      [
+        'SELECT "BATCH_KEY", "VERSION", "CHECKSUM" FROM',
+        [
+          { BATCH_KEY: group[0]!.key, VERSION: group[0]!.version, CHECKSUM: 'older-content' },
+          { BATCH_KEY: group[1]!.key, VERSION: group[1]!.version, CHECKSUM: null },
+        ],
+      ],
+    ];
+    const wh = await open(client);
+    const results = await wh.load(events, group, 'run-2');
+    expect(results.map((r) => r.skipped ?? false)).toEqual([false, true]);
+    expect(client.sql).toContain(copySql([group[0]!], where));
+  });
+
+  it('a raw table whose key columns were upper-cased by an older version fails with the rename to run', async () => {
+    const client = new RecordingClient();
+    client.answers = [['SELECT "COLUMN_NAME"', [{ COLUMN_NAME: 'ID' }, { COLUMN_NAME: 'DATA' }]]];
+    const wh = await open(client);
+    await expect(wh.load({ ...cased, primaryKey: ['id'] }, group, 'run-1')).rejects.toMatchObject({
+      code: 'data',
+      message: expect.stringContaining('"id"'),
+      hint: expect.stringContaining('ALTER TABLE "RAW"."API_THINGS" RENAME COLUMN "ID" TO "id";'),
+    });
+    expect(client.sql).not.toContain('BEGIN');
   });
 
   it('a failing statement rolls the whole group back', async () => {
     const client = new RecordingClient();
-    client.answers = [
-      ['MERGE INTO "RAW"', new Error('Numeric value overflow')],
-      ['COPY INTO', copied],
-    ];
+    client.answers = [...columns, ['MERGE INTO "RAW"', new Error('Numeric value overflow')], ['COPY INTO', copied]];
     const wh = await open(client);
     await expect(wh.load(events, group, 'run-1')).rejects.toMatchObject({ name: 'SluiceError', message: expect.stringContaining('Numeric value overflow') });
     expect(client.sql.at(-1)).toBe('ROLLBACK');
@@ -154,10 +268,54 @@ describe('SnowflakeWarehouse: statements in order, one transaction per group', (
 
   it('a batch that COPY did not read fails the group instead of being ledgered without rows', async () => {
     const client = new RecordingClient();
-    client.answers = [['COPY INTO', []]];
+    client.answers = [...columns, ['COPY INTO', []]];
     const wh = await open(client);
     await expect(wh.load(events, group, 'run-1')).rejects.toMatchObject({ code: 'data', message: expect.stringContaining(group[0]!.key) });
     expect(client.sql.at(-1)).toBe('ROLLBACK');
+  });
+
+  it('recordVersions sends the guarded update, and nothing for no batches', async () => {
+    const client = new RecordingClient();
+    const wh = await open(client);
+    client.sql.length = 0;
+    await wh.recordVersions('amp', 'events', []);
+    await wh.recordVersions('amp', 'events', [{ key: group[0]!.key, version: 'e7', checksum: 'c' }]);
+    expect(client.sql).toEqual(recordVersionsSql('amp', 'events', [{ key: group[0]!.key, version: 'e7', checksum: 'c' }]));
+  });
+});
+
+describe('sluice load into Snowflake: the batches stay in storage', () => {
+  it('the pipeline never reads or copies a batch for a warehouse that reads storage, and gives it the stored checksum', async () => {
+    const dir = tempDir('sf-load');
+    try {
+      const key = 'github/events/dt=2026-01-01/hr=10/r1.jsonl.gz';
+      const bytes = zlib.gzipSync('{"id":"1"}\n');
+      fs.mkdirSync(path.join(dir, path.dirname(key)), { recursive: true });
+      fs.writeFileSync(path.join(dir, key), bytes);
+      const store = new LocalStore(dir);
+      // The store's bytes are off limits: only its listing and its checksum may be asked.
+      store.openRead = () => {
+        throw new Error('the batch was read by sluice');
+      };
+      store.localPath = () => {
+        throw new Error('the batch was read from a local path');
+      };
+      const client = new RecordingClient();
+      client.answers = [
+        ['SELECT "COLUMN_NAME"', [{ COLUMN_NAME: 'id' }]],
+        ['COPY INTO', [{ file: key, status: 'LOADED', errors_seen: 0 }]],
+      ];
+      const wh = await SnowflakeWarehouse.open(config, async () => client);
+      const project = { storage: async () => store, warehouse: async () => wh, log: silentLogger } as unknown as Project;
+      const report = emptyReport('github', 'events');
+      await loadStream(project, 'github', { name: 'events', mode: 'cursor', primaryKey: ['id'] }, report, 'run-1');
+      expect(report.errors).toEqual([]);
+      expect(report.loaded_batches).toBe(1);
+      const ledger = client.sql.find((s) => s.startsWith('MERGE INTO "SLUICE"."_LOADS"'));
+      expect(ledger).toContain(`'${createHash('sha256').update(bytes).digest('hex')}')`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -219,7 +377,7 @@ describe('sluice setup snowflake', () => {
       `CREATE FILE FORMAT IF NOT EXISTS "SLUICE"."SLUICE_JSONL_LINES" TYPE = CSV FIELD_DELIMITER = NONE RECORD_DELIMITER = '\\n' SKIP_HEADER = 0 FIELD_OPTIONALLY_ENCLOSED_BY = NONE ESCAPE = NONE ESCAPE_UNENCLOSED_FIELD = NONE SKIP_BLANK_LINES = FALSE EMPTY_FIELD_AS_NULL = FALSE TRIM_SPACE = FALSE ERROR_ON_COLUMN_COUNT_MISMATCH = FALSE REPLACE_INVALID_CHARACTERS = TRUE ENCODING = 'UTF8' COMPRESSION = GZIP;`,
       `CREATE STAGE IF NOT EXISTS "SLUICE"."SLUICE_STAGE" URL = 's3://my-lake/raw/' STORAGE_INTEGRATION = "SLUICE_S3" FILE_FORMAT = "SLUICE"."SLUICE_JSONL_LINES";`,
     ]);
-    expect(lines.slice(-7)).toEqual([...SETUP_SQL.map((s) => `${s};`), `${tableSql(events)[0]};`, '']);
+    expect(lines.slice(-(SETUP_SQL.length + 2))).toEqual([...SETUP_SQL.map((s) => `${s};`), `${tableSql(events)[0]};`, '']);
   });
 
   it('a bucket encrypted with KMS adds kms:Decrypt on its key to the read policy', () => {

@@ -9,8 +9,11 @@ export interface TableSpec {
 
 export interface LedgerEntry {
   key: string;
+  /** The storage version the batch had when it was loaded (or last found unchanged). */
   version: string;
   size: number;
+  /** SHA-256 (hex) of the bytes loaded; undefined for a row written before the ledger kept it. */
+  checksum: string | undefined;
 }
 
 /** A ledger row with its counts: `rows + rejected` = the batch's non-blank lines when it loaded. */
@@ -26,16 +29,25 @@ export interface BatchToLoad {
   key: string;
   version: string;
   size: number;
+  /** SHA-256 (hex) of the bytes the warehouse reads: what the ledger records and compares. */
+  checksum: string;
   /** Start of the batch's hour, epoch ms. */
   partitionMs: number;
-  /** A local gzip JSON Lines file holding the batch's bytes. */
-  file: string;
+  /** A local gzip JSON Lines file holding the batch's bytes; given when the warehouse reads local files. */
+  file?: string;
+}
+
+/** A stored batch whose bytes the ledger already holds under another version (a touched or copied lake). */
+export interface SameContent {
+  key: string;
+  version: string;
+  checksum: string;
 }
 
 export interface LoadResult {
   rows: number;
   rejected: number;
-  /** The ledger already held this batch when the load took the table's lock: nothing was done. */
+  /** The ledger already held this batch, same content, when the load took the table's lock: nothing was done. */
   skipped?: boolean;
 }
 
@@ -49,15 +61,28 @@ export interface TableStats {
 /** DESIGN §7: raw tables, the ledger `sluice._loads` and `sluice._rejects`. */
 export interface Warehouse {
   readonly type: string;
+  /**
+   * Where the warehouse reads a batch's bytes: `local-file` from `BatchToLoad.file`, which the
+   * pipeline provides (the stored object itself, or a copy); `storage` straight from the storage
+   * (Snowflake's stage over the bucket), so the pipeline copies nothing.
+   */
+  readonly readsFrom: 'local-file' | 'storage';
   /** Batches already loaded for a stream, by storage key. */
   ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>>;
   /**
    * Loads batches in one transaction: their rows, rejects and ledger rows commit together or not
    * at all. `window`/`cursor` tables merge on the key, in the order given (a later batch wins);
-   * for a `full` table the batches are one snapshot that replaces the table's rows. Batches the
-   * ledger holds by then (a concurrent load took them) are skipped, not loaded twice.
+   * for a `full` table the batches are one snapshot that replaces the table's rows. A batch the
+   * ledger holds by then with the same checksum (a concurrent load took it) is skipped, reported
+   * as `{ skipped: true }`, and nothing of it changes; a row without a checksum compares versions.
    */
   load(table: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]>;
+  /**
+   * Ledger rows whose checksum matches take the batch's current version, and a row without a
+   * checksum whose version matches takes the checksum: the next load then skips the batch without
+   * hashing it. Raw rows, rejects, counts, run id and load time stay as they are.
+   */
+  recordVersions(source: string, stream: string, batches: readonly SameContent[]): Promise<void>;
   stats(table: TableSpec): Promise<TableStats>;
   /** Optional: the ledger with per-batch counts, so `status` can reconcile storage batch by batch. */
   ledgerDetail?(source: string, stream: string): Promise<Map<string, LedgerDetail>>;

@@ -1,18 +1,22 @@
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { toSluiceError } from '../core/errors.js';
 import { collectGarbage } from '../core/memory.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { StreamSpec } from '../core/source.js';
-import { newestSnapshot, parseBatchKey, streamPrefix } from '../storage/layout.js';
+import type { BatchToLoad, Warehouse } from '../core/warehouse.js';
+import { parseBatchKey, streamPrefix } from '../storage/layout.js';
+import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 
 /**
- * Loads the batches in storage that the ledger lacks (or that changed since they were loaded),
- * oldest first so that a later batch's version of a record wins the merge.
+ * Loads the batches in storage that the ledger lacks, or whose content changed since they were
+ * loaded (load-plan.ts), oldest first so that a later batch's version of a record wins the merge.
  */
 export async function loadStream(project: Project, source: string, spec: StreamSpec, report: StreamReport, runId: string): Promise<void> {
   // What a fetch left behind (dead buffers V8 has not collected yet) goes before the warehouse
@@ -22,34 +26,37 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   const warehouse = await project.warehouse();
   const log = project.log.child({ source, stream: spec.name });
   const ledger = await warehouse.ledger(source, spec.name);
-  let todo = [];
-  const snapshots: string[] = []; // a full stream's stored keys, to find its newest snapshot
+  const stored: StoredBatch[] = [];
   for await (const o of storage.list(streamPrefix(source, spec.name))) {
     const parsed = parseBatchKey(o.key);
     if (!parsed || parsed.source !== source || parsed.stream !== spec.name) continue;
-    if (spec.mode === 'full') snapshots.push(o.key);
-    const done = ledger.get(o.key);
-    if (done && done.version === o.version) continue;
-    todo.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
+    stored.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
   }
-  if (spec.mode === 'full') {
-    // Only the newest snapshot is loaded: an older one would replace newer rows with older ones.
-    const newest = newestSnapshot(snapshots);
-    const kept = todo.filter((o) => o.part === newest);
-    if (kept.length < todo.length) log.info({ batches: todo.length - kept.length, newest }, 'load.snapshots.superseded');
-    todo = kept;
-  }
-  // Merge streams load hour by hour, so a later batch wins.
-  todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
-  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
-  for (const group of transactions(todo, spec.mode)) {
-    const started = Date.now();
-    const copies = [];
+  // A warehouse that reads storage itself gets each checksum from the store; one that reads a
+  // local file gets the checksum of that file, taken as it is read.
+  const plan = await planLoad(storage, ledger, stored, { mode: spec.mode, checksums: warehouse.readsFrom === 'storage' });
+  if (plan.superseded > 0) log.info({ batches: plan.superseded, newest: plan.newest }, 'load.snapshots.superseded');
+  if (plan.same.length > 0) {
     try {
-      for (const o of group) copies.push({ o, ...(await localCopy(storage, o.key)) });
+      await warehouse.recordVersions(source, spec.name, plan.same);
+      log.info({ batches: plan.same.length }, 'load.unchanged.recorded');
+    } catch (error) {
+      const e = toSluiceError(error, { source, stream: spec.name });
+      if (e.fatal) throw e;
+      report.errors.push(errorEntry(`ledger versions of ${plan.same.length} unchanged batches`, e));
+      log.error({ batches: plan.same.length, error: e.message }, 'load.unchanged.failed');
+    }
+  }
+
+  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
+  for (const group of transactions(plan.todo, spec.mode)) {
+    const started = Date.now();
+    const prepared: Prepared[] = [];
+    try {
+      for (const o of group) prepared.push(await prepare(storage, warehouse, o));
       const results = await warehouse.load(
         table,
-        copies.map((c) => ({ ...c.o, file: c.file })),
+        prepared.map((p) => p.batch),
         runId,
       );
       for (const r of results) {
@@ -65,7 +72,7 @@ export async function loadStream(project: Project, source: string, spec: StreamS
       report.errors.push(errorEntry(group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`, e));
       log.error({ batches: group.map((g) => g.key).slice(0, 5), error: e.message }, 'load.batch.failed');
     } finally {
-      for (const c of copies) await c.release();
+      for (const p of prepared) await p.release();
     }
   }
   log.info({ batches: report.loaded_batches, rows: report.loaded_rows, rejected: report.rejected }, 'load.stream.done');
@@ -100,12 +107,52 @@ function transactions<T extends { key: string; part: string; size: number }>(tod
   return groups;
 }
 
-/** A local file with the object's bytes: the object itself when the store is local, else a streamed copy. */
-async function localCopy(storage: ObjectStore, key: string): Promise<{ file: string; release: () => Promise<void> }> {
+interface Prepared {
+  batch: BatchToLoad;
+  release: () => Promise<void>;
+}
+
+const nothing = async () => {};
+
+/** A batch as the warehouse reads it: from storage with the store's checksum, or from a local file hashed as it is read. */
+async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBatch): Promise<Prepared> {
+  const batch = { key: o.key, version: o.version, size: o.size, partitionMs: o.partitionMs };
+  if (warehouse.readsFrom === 'storage') return { batch: { ...batch, checksum: o.checksum ?? (await storage.sha256(o.key)) }, release: nothing };
+  const copy = await localCopy(storage, o.key);
+  return { batch: { ...batch, file: copy.file, checksum: copy.checksum }, release: copy.release };
+}
+
+/**
+ * A local file with the object's bytes and their sha256: the object itself when the store is
+ * local (batches are replaced by rename, never rewritten in place, and a source's sync waits for
+ * its load), else a streamed copy hashed on the way.
+ */
+async function localCopy(storage: ObjectStore, key: string): Promise<{ file: string; checksum: string; release: () => Promise<void> }> {
   const direct = storage.localPath?.(key);
-  if (direct) return { file: direct, release: async () => {} };
+  if (direct) {
+    const hash = createHash('sha256');
+    for await (const chunk of fs.createReadStream(direct)) hash.update(chunk as Buffer);
+    return { file: direct, checksum: hash.digest('hex'), release: nothing };
+  }
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
+  const release = () => fs.promises.rm(dir, { recursive: true, force: true });
   const file = path.join(dir, path.posix.basename(key));
-  await pipeline(storage.openRead(key), fs.createWriteStream(file));
-  return { file, release: () => fs.promises.rm(dir, { recursive: true, force: true }) };
+  const hash = createHash('sha256');
+  try {
+    await pipeline(storage.openRead(key), hashing(hash), fs.createWriteStream(file));
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return { file, checksum: hash.digest('hex'), release };
+}
+
+/** Passes bytes through, adding them to the hash. */
+function hashing(hash: Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
 }

@@ -5,10 +5,11 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { duckdbWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
-import type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
+import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
+import { localFile, pendingBatches } from '../pending.js';
 import { quoteIdent as qi, quoteLiteral as ql, rawTableName } from '../sql.js';
-import { readDuckLedgerDetail } from './ledger-detail.js';
+import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, readDuckLedgerOf, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
 import { type BatchSource, groupLoadSql, lineReader, NOTES } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
@@ -16,9 +17,7 @@ import { type Note, sanitizeBatch } from './sanitize.js';
 const SETUP = [
   'CREATE SCHEMA IF NOT EXISTS raw',
   'CREATE SCHEMA IF NOT EXISTS sluice',
-  `CREATE TABLE IF NOT EXISTS sluice._loads (
-     batch_key VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, stream VARCHAR NOT NULL, version VARCHAR,
-     size BIGINT, rows BIGINT NOT NULL, rejected BIGINT NOT NULL, run_id VARCHAR, loaded_at TIMESTAMPTZ NOT NULL)`,
+  ...LEDGER_SETUP,
   `CREATE TABLE IF NOT EXISTS sluice._rejects (
      batch_key VARCHAR NOT NULL, line_number BIGINT NOT NULL, reason VARCHAR NOT NULL, line VARCHAR,
      run_id VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)`,
@@ -33,6 +32,7 @@ const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/
 /** The embedded default warehouse: one DuckDB file, read by DuckDB's own CSV/JSON readers. */
 export class DuckDbWarehouse implements Warehouse {
   readonly type = 'duckdb';
+  readonly readsFrom = 'local-file';
   readonly #instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
   readonly #tables = new Set<string>();
@@ -82,13 +82,12 @@ export class DuckDbWarehouse implements Warehouse {
     return name;
   }
 
-  async ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>> {
-    const reader = await this.#conn.runAndReadAll(`SELECT batch_key, version, size FROM sluice._loads WHERE source = ${ql(source)} AND stream = ${ql(stream)}`);
-    const out = new Map<string, LedgerEntry>();
-    for (const [key, version, size] of reader.getRows()) {
-      out.set(String(key), { key: String(key), version: String(version ?? ''), size: Number(size ?? 0) });
-    }
-    return out;
+  ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>> {
+    return readDuckLedger(this.#conn, source, stream);
+  }
+
+  recordVersions(source: string, stream: string, batches: readonly SameContent[]): Promise<void> {
+    return recordDuckVersions(this.#conn, source, stream, batches);
   }
 
   async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
@@ -106,7 +105,7 @@ export class DuckDbWarehouse implements Warehouse {
         for (const batch of culprits) {
           tmp ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-duckdb-'));
           const file = path.join(tmp, `${cleaned.size}.jsonl`);
-          const notes = await sanitizeBatch(batch.key, batch.file, file);
+          const notes = await sanitizeBatch(batch.key, localFile(batch), file);
           cleaned.set(batch.key, { source: { file, compression: 'none', notes: notes.length > 0 }, notes });
         }
       }
@@ -123,6 +122,10 @@ export class DuckDbWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * One attempt at the group in one transaction. The ledger is read again inside it: a batch it
+   * holds by now with the same content is skipped, not loaded twice.
+   */
   async #loadOnce(
     table: string,
     t: TableSpec,
@@ -131,14 +134,26 @@ export class DuckDbWarehouse implements Warehouse {
     cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
   ): Promise<LoadResult[] | { unreadable: Error }> {
     if (batches.length === 0) return [];
-    const group = batches.map((batch) => ({
-      batch,
-      source: cleaned.get(batch.key)?.source ?? { file: batch.file, compression: 'gzip' as const, notes: false },
-    }));
-    const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
     await releaseMemory(this.#conn); // what the last group freed
     await this.#conn.run('BEGIN TRANSACTION');
     try {
+      const todo = pendingBatches(
+        t.mode,
+        batches,
+        await readDuckLedgerOf(
+          this.#conn,
+          batches.map((b) => b.key),
+        ),
+      );
+      if (todo.length === 0) {
+        await this.#conn.run('COMMIT');
+        return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
+      }
+      const group = todo.map((batch) => ({
+        batch,
+        source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
+      }));
+      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
       await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
       try {
@@ -158,7 +173,8 @@ export class DuckDbWarehouse implements Warehouse {
       }
       for (const statement of sql.apply({ perFile, distinct })) await this.#conn.run(statement);
       await this.#conn.run('COMMIT');
-      return group.map((_, f) => perFile.get(f) ?? { rows: 0, rejected: 0 });
+      const byKey = new Map(todo.map((b, f) => [b.key, perFile.get(f) ?? { rows: 0, rejected: 0 }]));
+      return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
     } catch (error) {
       await this.#conn.run('ROLLBACK').catch(() => {});
       throw error;
@@ -170,7 +186,7 @@ export class DuckDbWarehouse implements Warehouse {
     const out: BatchToLoad[] = [];
     for (const b of batches) {
       try {
-        await this.#conn.run(`SELECT count(*) FROM ${lineReader({ file: b.file, compression: 'gzip' })}`);
+        await this.#conn.run(`SELECT count(*) FROM ${lineReader({ file: localFile(b), compression: 'gzip' })}`);
       } catch (error) {
         if (isUnreadable(error)) out.push(b);
       }

@@ -97,14 +97,15 @@ export function groupLoadSql(o: { table: string; spec: TableSpec; group: readonl
                ${duplicates ? `QUALIFY row_number() OVER (PARTITION BY ${ks.map((k) => `s.${k}`).join(', ')} ORDER BY s.f DESC, s.line_no DESC) = 1` : ''}`,
           ]
         : []),
-      `INSERT INTO sluice._loads (batch_key, source, stream, version, size, rows, rejected, run_id, loaded_at)
+      `INSERT INTO sluice._loads (batch_key, source, stream, version, checksum, size, rows, rejected, run_id, loaded_at)
          VALUES ${group
            .map((g, f) => {
              const n = c.perFile.get(f) ?? { rows: 0, rejected: 0 };
-             return `(${ql(g.batch.key)}, ${ql(spec.source)}, ${ql(spec.stream)}, ${ql(g.batch.version)}, ${g.batch.size}, ${n.rows}, ${n.rejected}, ${ql(o.runId)}, now())`;
+             const b = g.batch;
+             return `(${ql(b.key)}, ${ql(spec.source)}, ${ql(spec.stream)}, ${ql(b.version)}, ${ql(b.checksum)}, ${b.size}, ${n.rows}, ${n.rejected}, ${ql(o.runId)}, now())`;
            })
            .join(', ')}
-       ON CONFLICT (batch_key) DO UPDATE SET version = excluded.version, size = excluded.size, rows = excluded.rows,
+       ON CONFLICT (batch_key) DO UPDATE SET version = excluded.version, checksum = excluded.checksum, size = excluded.size, rows = excluded.rows,
          rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`,
       `DROP TABLE ${STAGE}`,
     ];

@@ -3,11 +3,11 @@ import type { z } from 'zod';
 import { postgresWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
+import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
 import { PgSession, parseTarget } from './connection.js';
 import { loadGroup, lockKey } from './load-group.js';
-import { rawTable, SETUP_SQL } from './load-sql.js';
+import { RECORD_VERSIONS_SQL, rawTable, SETUP_IF_MISSING, SETUP_MISSING_SQL, SETUP_SQL } from './load-sql.js';
 
 export type PostgresWarehouseConfig = z.infer<typeof postgresWarehouseSchema>;
 
@@ -17,6 +17,7 @@ export type PostgresWarehouseConfig = z.infer<typeof postgresWarehouseSchema>;
  */
 export class PostgresWarehouse implements Warehouse {
   readonly type = 'postgres';
+  readonly readsFrom = 'local-file';
   readonly #session: PgSession;
   readonly #log: Logger;
 
@@ -39,12 +40,25 @@ export class PostgresWarehouse implements Warehouse {
 
   async ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>> {
     const result = await this.#session.run('reading the ledger', (c) =>
-      c.query<{ batch_key: string; version: string | null; size: string | null }>(
-        'SELECT batch_key, version, size FROM sluice._loads WHERE source = $1 AND stream = $2',
+      c.query<{ batch_key: string; version: string | null; size: string | null; checksum: string | null }>(
+        'SELECT batch_key, version, size, checksum FROM sluice._loads WHERE source = $1 AND stream = $2',
         [source, stream],
       ),
     );
-    return new Map(result.rows.map((r) => [r.batch_key, { key: r.batch_key, version: r.version ?? '', size: Number(r.size ?? 0) }]));
+    return new Map(
+      result.rows.map((r) => [r.batch_key, { key: r.batch_key, version: r.version ?? '', size: Number(r.size ?? 0), checksum: r.checksum ?? undefined }]),
+    );
+  }
+
+  async recordVersions(source: string, stream: string, batches: readonly SameContent[]): Promise<void> {
+    if (batches.length === 0) return;
+    try {
+      await this.#session.run('recording batch versions', (c) =>
+        c.query(RECORD_VERSIONS_SQL, [source, stream, batches.map((b) => b.key), batches.map((b) => b.version), batches.map((b) => b.checksum)]),
+      );
+    } catch (error) {
+      throw wrap(error, 'recording the versions of unchanged batches in sluice._loads');
+    }
   }
 
   async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
@@ -75,12 +89,14 @@ export class PostgresWarehouse implements Warehouse {
   }
 }
 
-/** Schemas and ledger tables, created on first use; a lock keeps two first runs from racing. */
+/** Schemas, ledger tables and their indexes, created on first use; a lock keeps two first runs from racing. */
 async function setup(c: pg.Client): Promise<void> {
   await c.query('BEGIN');
   try {
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey('setup')]);
     for (const sql of SETUP_SQL) await c.query(sql);
+    const missing = (await c.query<Record<keyof typeof SETUP_IF_MISSING, boolean>>(SETUP_MISSING_SQL)).rows[0];
+    for (const [what, sql] of Object.entries(SETUP_IF_MISSING)) if (missing?.[what as keyof typeof SETUP_IF_MISSING] !== false) await c.query(sql);
     await c.query('COMMIT');
   } catch (error) {
     await c.query('ROLLBACK').catch(() => {});

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
-import { pendingBatches } from '../pending.js';
+import { localFile, pendingBatches } from '../pending.js';
 import { timestampText } from '../sql.js';
 import { copyRows, type StageFile, type StageFormat } from './copy-rows.js';
 import {
@@ -58,15 +58,16 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
   const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [key]);
   if (!got.rows[0]?.ok) await waitForLock(c, table, key, log);
   await c.query(createTableSql(t));
-  const ledger = await c.query<{ batch_key: string; version: string }>(LEDGER_RECHECK_SQL, [batches.map((b) => b.key)]);
-  const todo = pendingBatches(t.mode, batches, new Map(ledger.rows.map((r) => [r.batch_key, { version: r.version }])));
+  const ledger = await c.query<{ batch_key: string; version: string | null; checksum: string | null }>(LEDGER_RECHECK_SQL, [batches.map((b) => b.key)]);
+  const loaded = new Map(ledger.rows.map((r) => [r.batch_key, { version: r.version ?? '', checksum: r.checksum ?? undefined }]));
+  const todo = pendingBatches(t.mode, batches, loaded);
   if (todo.length === 0) return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
 
   await c.query("SET LOCAL work_mem = '256MB'"); // the merge sorts the group's rows by key
   if (t.mode === 'full') await c.query(`DELETE FROM ${table}`);
   for (const sql of stageSql(t)) await c.query(sql);
   await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), todo.map((b) => timestampText(b.partitionMs))]);
-  const files: StageFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: b.file }));
+  const files: StageFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: localFile(b) }));
 
   await c.query('SAVEPOINT sluice_fast');
   let counts = await fastPath(c, t, files);
@@ -88,6 +89,7 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
     runId,
     todo.map((b) => b.key),
     todo.map((b) => b.version),
+    todo.map((b) => b.checksum),
     todo.map((b) => b.size),
     todo.map((_, i) => countOf(i).rows),
     todo.map((_, i) => countOf(i).rejected),

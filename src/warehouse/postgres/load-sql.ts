@@ -8,13 +8,24 @@ export const SETUP_SQL = [
   'CREATE SCHEMA IF NOT EXISTS sluice',
   `CREATE TABLE IF NOT EXISTS sluice._loads (
      batch_key text PRIMARY KEY, source text NOT NULL, stream text NOT NULL, version text, size bigint,
-     rows bigint NOT NULL, rejected bigint NOT NULL, run_id text, loaded_at timestamptz NOT NULL)`,
-  'CREATE INDEX IF NOT EXISTS _loads_stream ON sluice._loads (source, stream)',
+     rows bigint NOT NULL, rejected bigint NOT NULL, run_id text, loaded_at timestamptz NOT NULL, checksum text)`,
   `CREATE TABLE IF NOT EXISTS sluice._rejects (
      batch_key text NOT NULL, line_number bigint NOT NULL, reason text NOT NULL, line text, run_id text,
      rejected_at timestamptz NOT NULL)`,
-  'CREATE INDEX IF NOT EXISTS _rejects_batch ON sluice._rejects (batch_key)',
 ];
+
+/**
+ * What the tables may lack: indexes, and the checksum column of a ledger from before checksums
+ * were kept. Asked first, because CREATE INDEX and ALTER TABLE lock the table even when they have
+ * nothing to do, so opening the warehouse would wait for every running load.
+ */
+export const SETUP_MISSING_SQL = `SELECT to_regclass('sluice._loads_stream') IS NULL AS loads_index, to_regclass('sluice._rejects_batch') IS NULL AS rejects_index,
+  NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'sluice' AND table_name = '_loads' AND column_name = 'checksum') AS checksum`;
+export const SETUP_IF_MISSING = {
+  loads_index: 'CREATE INDEX IF NOT EXISTS _loads_stream ON sluice._loads (source, stream)',
+  rejects_index: 'CREATE INDEX IF NOT EXISTS _rejects_batch ON sluice._rejects (batch_key)',
+  checksum: 'ALTER TABLE sluice._loads ADD COLUMN IF NOT EXISTS checksum text',
+} as const;
 
 export const rawTable = (t: TableSpec): string => `raw.${qi(rawTableName(t.source, t.stream))}`;
 
@@ -101,8 +112,13 @@ export function mergeSql(t: TableSpec, how: 'insert' | 'upsert' | 'dedupe'): str
     _sluice_batch = excluded._sluice_batch, _sluice_loaded_at = excluded._sluice_loaded_at`;
 }
 
-export const LEDGER_RECHECK_SQL = 'SELECT batch_key, version FROM sluice._loads WHERE batch_key = ANY($1::text[])';
-export const INSERT_LEDGER_SQL = `INSERT INTO sluice._loads (batch_key, source, stream, version, size, rows, rejected, run_id, loaded_at)
-  SELECT k, $1, $2, v, s, r, x, $3, now() FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[]) AS u(k, v, s, r, x)
-  ON CONFLICT (batch_key) DO UPDATE SET source = excluded.source, stream = excluded.stream, version = excluded.version, size = excluded.size,
-    rows = excluded.rows, rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`;
+export const LEDGER_RECHECK_SQL = 'SELECT batch_key, version, checksum FROM sluice._loads WHERE batch_key = ANY($1::text[])';
+export const INSERT_LEDGER_SQL = `INSERT INTO sluice._loads (batch_key, source, stream, version, checksum, size, rows, rejected, run_id, loaded_at)
+  SELECT k, $1, $2, v, c, s, r, x, $3, now() FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[]) AS u(k, v, c, s, r, x)
+  ON CONFLICT (batch_key) DO UPDATE SET source = excluded.source, stream = excluded.stream, version = excluded.version, checksum = excluded.checksum,
+    size = excluded.size, rows = excluded.rows, rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`;
+
+/** `Warehouse.recordVersions`: a guarded update of version or checksum, nothing else. */
+export const RECORD_VERSIONS_SQL = `UPDATE sluice._loads AS l SET version = s.v, checksum = s.c
+  FROM unnest($3::text[], $4::text[], $5::text[]) AS s(k, v, c)
+  WHERE l.batch_key = s.k AND l.source = $1 AND l.stream = $2 AND (l.checksum = s.c OR (l.checksum IS NULL AND l.version = s.v))`;

@@ -1,23 +1,14 @@
 import { snowflakeWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
-import type { BatchToLoad, LedgerEntry, LoadResult, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
+import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
 import { pendingBatches } from '../pending.js';
 import { connectSnowflake, type SnowflakeClient, type SnowflakeWarehouseConfig } from './connection.js';
-import {
-  applySql,
-  type BatchCounts,
-  countsSql,
-  ledgerSql,
-  lockSql,
-  rawTable,
-  recheckSql,
-  SETUP_SQL,
-  type StageRef,
-  stageSql,
-  statsSql,
-  tableSql,
-} from './sql.js';
+import { applySql, type BatchCounts, clearSql, copySql, countsSql, lenientCopySql, parseSql, type StageRef } from './load-sql.js';
+import { columnsSql, ledgerSql, lockSql, rawTable, recheckSql, recordVersionsSql, SETUP_SQL, sfExact, statsSql, tableSql } from './sql.js';
+
+type Row = Record<string, unknown>;
+const text = (v: unknown): string | undefined => (v == null ? undefined : String(v));
 
 /**
  * Snowflake: `raw.<source>_<stream>` with a VARIANT `data`. Batches never pass through sluice:
@@ -26,6 +17,7 @@ import {
  */
 export class SnowflakeWarehouse implements Warehouse {
   readonly type = 'snowflake';
+  readonly readsFrom = 'storage';
   readonly #client: SnowflakeClient;
   readonly #stage: StageRef;
   readonly #tables = new Set<string>();
@@ -49,7 +41,20 @@ export class SnowflakeWarehouse implements Warehouse {
 
   async ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>> {
     const rows = await this.#client.execute(ledgerSql(source, stream));
-    return new Map(rows.map((r) => [String(r.BATCH_KEY), { key: String(r.BATCH_KEY), version: String(r.VERSION ?? ''), size: Number(r.SIZE ?? 0) }]));
+    return new Map(
+      rows.map((r) => [
+        String(r.BATCH_KEY),
+        { key: String(r.BATCH_KEY), version: String(r.VERSION ?? ''), size: Number(r.SIZE ?? 0), checksum: text(r.CHECKSUM) },
+      ]),
+    );
+  }
+
+  async recordVersions(source: string, stream: string, batches: readonly SameContent[]): Promise<void> {
+    try {
+      for (const sql of recordVersionsSql(source, stream, batches)) await this.#client.execute(sql);
+    } catch (error) {
+      throw wrap(error, 'recording the versions of unchanged batches in SLUICE._LOADS');
+    }
   }
 
   async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
@@ -58,20 +63,23 @@ export class SnowflakeWarehouse implements Warehouse {
     try {
       if (!this.#tables.has(rawTable(t))) {
         for (const sql of tableSql(t)) await run(sql); // DDL: before the transaction, which it would commit
+        checkKeyColumns(t, await run(columnsSql(t)));
         this.#tables.add(rawTable(t));
       }
       await run('BEGIN');
       try {
         await run(lockSql(t));
         const loaded = await run(recheckSql(batches.map((b) => b.key)));
-        const todo = pendingBatches(t.mode, batches, new Map(loaded.map((r) => [String(r.BATCH_KEY), { version: String(r.VERSION ?? '') }])));
+        const ledger = new Map(loaded.map((r) => [String(r.BATCH_KEY), { version: String(r.VERSION ?? ''), checksum: text(r.CHECKSUM) }]));
+        const todo = pendingBatches(t.mode, batches, ledger);
         const counts = new Map<string, BatchCounts>();
         if (todo.length > 0) {
-          const [clearLines, clearParsed, copy, parse] = stageSql(t, todo, this.#stage);
-          await run(clearLines!);
-          await run(clearParsed!);
-          checkCopied(todo, await run(copy!));
-          await run(parse!);
+          for (const sql of clearSql(t)) await run(sql);
+          const report = await run(copySql(todo, this.#stage));
+          checkCopied(todo, report);
+          const unclean = withSkippedLines(todo, report);
+          if (unclean.length > 0) for (const sql of lenientCopySql(unclean, this.#stage)) await run(sql);
+          await run(parseSql(t, todo));
           for (const r of await run(countsSql(t))) counts.set(String(r.BATCH_KEY), { rows: Number(r.LOADED), rejected: Number(r.REJECTED) });
           for (const sql of applySql(t, todo, counts, runId)) await run(sql);
         }
@@ -107,20 +115,53 @@ export class SnowflakeWarehouse implements Warehouse {
   }
 }
 
+/** The report row COPY gave for a batch, matched by its stage path. */
+const reportOf = (b: BatchToLoad, report: readonly Row[]) =>
+  report.find((r) => {
+    const f = String(r.file ?? r.FILE ?? '');
+    return f === b.key || f.endsWith(`/${b.key}`);
+  });
+
 /**
  * COPY reports each file it read. A batch missing from the report was not read (a stage over
  * another prefix, a file not yet there): fail rather than ledger it without its rows. An empty
  * gzip (an hour without data, 20 bytes) may be left out of the report.
  */
-function checkCopied(todo: readonly BatchToLoad[], report: Array<Record<string, unknown>>): void {
-  const files = report.map((r) => String(r.file ?? r.FILE ?? ''));
-  const missing = todo.filter((b) => b.size > 20 && !files.some((f) => f === b.key || f.endsWith(`/${b.key}`)));
+function checkCopied(todo: readonly BatchToLoad[], report: readonly Row[]): void {
+  const missing = todo.filter((b) => b.size > 20 && !reportOf(b, report));
   if (missing.length > 0) {
     throw new SluiceError('data', `Snowflake's COPY did not read ${missing.length} batch${missing.length === 1 ? '' : 'es'}, e.g. ${missing[0]!.key}`, {
       hint: 'the stage must point at the storage prefix: run `sluice setup snowflake` and compare the stage URL with storage.bucket and storage.prefix',
       context: { batches: missing.slice(0, 5).map((b) => b.key) },
     });
   }
+}
+
+/** The batches whose strict read left lines out: they have lines that are not valid UTF-8 (or worse). */
+function withSkippedLines(todo: readonly BatchToLoad[], report: readonly Row[]): string[] {
+  return todo
+    .filter((b) => {
+      const r = reportOf(b, report);
+      if (!r) return false;
+      const status = String(r.status ?? r.STATUS ?? 'LOADED').toUpperCase();
+      return Number(r.errors_seen ?? r.ERRORS_SEEN ?? 0) > 0 || status !== 'LOADED';
+    })
+    .map((b) => b.key);
+}
+
+/**
+ * Key columns are named exactly as the key fields. A raw table created when they were upper-cased
+ * has other names: say how to rename them, rather than fail on every statement.
+ */
+function checkKeyColumns(t: TableSpec, columns: readonly Row[]): void {
+  const have = new Set(columns.map((r) => String(r.COLUMN_NAME ?? r.column_name)));
+  const lacking = t.primaryKey.filter((k) => !have.has(k));
+  if (lacking.length === 0) return;
+  const renames = lacking.map((k) => `ALTER TABLE ${rawTable(t)} RENAME COLUMN ${sfExact(k.toUpperCase())} TO ${sfExact(k)};`).join(' ');
+  throw new SluiceError('data', `${rawTable(t)} has no key column named exactly ${lacking.map(sfExact).join(', ')}`, {
+    hint: `key columns keep the key's exact spelling; rename the old ones: ${renames}`,
+    context: { table: rawTable(t) },
+  });
 }
 
 function wrap(error: unknown, doing: string, context: Record<string, unknown> = {}): SluiceError {
