@@ -233,10 +233,22 @@ describe('planLoad: what a load must do, by content', () => {
       { key: keys[4], version: at(4).version, checksum: sum(4) },
     ]);
     expect(hashed.sort()).toEqual([keys[2], keys[3], keys[4]]);
+    expect(plan.superseded).toBe(0);
 
     // A warehouse that reads storage gets every checksum from the store.
     const forStage = await planLoad(store, ledger, stored, { mode: 'window', checksums: true });
     expect(forStage.todo.map((b) => b.checksum)).toEqual([sum(0), sum(3), sum(5)]);
+  });
+
+  it('a batch that cannot be hashed (gone since the listing) is left to the load, whose group alone then fails', async () => {
+    const key = 's/g/dt=2026-01-01/hr=10/a.jsonl.gz';
+    const file = write(key, '{"id":"1"}\n');
+    const stored = await listed('s/g/');
+    fs.rmSync(file);
+    const ledger = new Map([[key, row(stored[0]!, 'f'.repeat(64), 'old-version')]]);
+    const plan = await planLoad(store, ledger, stored, { mode: 'window', checksums: true });
+    expect(plan.todo.map((b) => [b.key, b.checksum])).toEqual([[key, undefined]]);
+    expect(plan.same).toEqual([]);
   });
 
   it('a full stream: only the newest snapshot, and all of it when any of it changed', async () => {

@@ -44,7 +44,7 @@ export async function planLoad(
   // Only a full stream's newest snapshot is loaded: an older one would replace newer rows with older ones.
   const newest = o.mode === 'full' ? newestSnapshot(stored.map((b) => b.key)) : undefined;
   const candidates = o.mode === 'full' ? stored.filter((b) => b.part === newest) : stored;
-  const superseded = stored.length - candidates.length - stored.filter((b) => b.part !== newest && ledger.has(b.key)).length;
+  const superseded = o.mode === 'full' ? stored.filter((b) => b.part !== newest && !ledger.has(b.key)).length : 0;
 
   let todo: PlannedBatch[] = [];
   const check: Array<{ batch: StoredBatch; row: LedgerEntry }> = [];
@@ -57,9 +57,12 @@ export async function planLoad(
     else if (row.checksum === undefined || !sameVersion) check.push({ batch, row }); // fill the old row's checksum, or compare
     // else the same version and a checksum: the fast path, nothing read
   }
+  // A batch that cannot be hashed now (gone, a storage error) goes to the load, which fails for
+  // its own group only and says why, instead of stopping the whole stream here.
+  const hash = (key: string) => storage.sha256(key).catch(() => undefined);
   const same: SameContent[] = [];
-  for await (const { batch, row, checksum } of mapPool(check, HASH_CONCURRENCY, async (c) => ({ ...c, checksum: await storage.sha256(c.batch.key) }))) {
-    if (row.checksum === undefined || row.checksum === checksum) same.push({ key: batch.key, version: batch.version, checksum });
+  for await (const { batch, row, checksum } of mapPool(check, HASH_CONCURRENCY, async (c) => ({ ...c, checksum: await hash(c.batch.key) }))) {
+    if (checksum !== undefined && (row.checksum === undefined || row.checksum === checksum)) same.push({ key: batch.key, version: batch.version, checksum });
     else todo.push({ ...batch, checksum });
   }
   // A snapshot replaces the table: when part of it must load, all of it loads.
@@ -69,8 +72,8 @@ export async function planLoad(
   }
   if (o.checksums) {
     const missing = todo.filter((b) => b.checksum === undefined);
-    const sums = new Map<string, string>();
-    for await (const [key, sum] of mapPool(missing, HASH_CONCURRENCY, async (b) => [b.key, await storage.sha256(b.key)] as const)) sums.set(key, sum);
+    const sums = new Map<string, string | undefined>();
+    for await (const [key, sum] of mapPool(missing, HASH_CONCURRENCY, async (b) => [b.key, await hash(b.key)] as const)) sums.set(key, sum);
     todo = todo.map((b) => (b.checksum === undefined ? { ...b, checksum: sums.get(b.key) } : b));
   }
   todo.sort((a, b) => a.partitionMs - b.partitionMs || a.key.localeCompare(b.key));
