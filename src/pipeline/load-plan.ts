@@ -51,11 +51,10 @@ export async function planLoad(
   for (const batch of candidates) {
     const row = ledger.get(batch.key);
     const sameVersion = row?.version === batch.version;
-    if (!row) todo.push(batch);
-    else if (row.checksum === undefined && !sameVersion)
-      todo.push(batch); // an old row, a new version: loaded again, as before
-    else if (row.checksum === undefined || !sameVersion) check.push({ batch, row }); // fill the old row's checksum, or compare
-    // else the same version and a checksum: the fast path, nothing read
+    // Same version, checksum known: the fast path, nothing is read. An old row without a checksum
+    // is compared by version: loaded again when it changed, else hashed to fill its checksum.
+    if (!row || (row.checksum === undefined && !sameVersion)) todo.push(batch);
+    else if (row.checksum === undefined || !sameVersion) check.push({ batch, row });
   }
   // A batch that cannot be hashed now (gone, a storage error) goes to the load, which fails for
   // its own group only and says why, instead of stopping the whole stream here.

@@ -137,14 +137,11 @@ export class DuckDbWarehouse implements Warehouse {
     await releaseMemory(this.#conn); // what the last group freed
     await this.#conn.run('BEGIN TRANSACTION');
     try {
-      const todo = pendingBatches(
-        t.mode,
-        batches,
-        await readDuckLedgerOf(
-          this.#conn,
-          batches.map((b) => b.key),
-        ),
+      const ledger = await readDuckLedgerOf(
+        this.#conn,
+        batches.map((b) => b.key),
       );
+      const todo = pendingBatches(t.mode, batches, ledger);
       if (todo.length === 0) {
         await this.#conn.run('COMMIT');
         return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
