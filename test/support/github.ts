@@ -2,14 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { GithubSim } from '../../src/demo/github-sim.js';
-import { type CliResult, queryDuck, ROOT, runCli, tempDir, writeConfig } from './workspace.js';
+import { fixturePath } from './fixtures.js';
+import { type CliResult, queryDuck, runCli, tempDir, writeConfig } from './workspace.js';
 
-/** A real recorded GitHub file shared beside the repository; a clear failure when it is absent. */
-export function githubFixture(name: string): string {
-  const file = path.resolve(ROOT, '..', 'shared', 'fixtures', 'github', name);
-  if (!fs.existsSync(file)) throw new Error(`fixture missing: ../shared/fixtures/github/${name} (looked at ${file}); these tests need the shared fixtures`);
-  return file;
-}
+/** A real recorded GitHub file from test/fixtures/github. */
+export const githubFixture = (name: string): string => fixturePath(`github/${name}`);
 
 export interface GithubWorkspace {
   dir: string;

@@ -1,14 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Secret } from '../../src/core/redact.js';
 import type { SqlTarget } from '../../src/transform/target.js';
 import { DuckDbSqlTarget } from '../../src/warehouse/duckdb/sql-target.js';
 import { PostgresSqlTarget } from '../../src/warehouse/postgres/sql-target.js';
 import { quoteLiteral } from '../../src/warehouse/sql.js';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const GITHUB_FIXTURE = path.resolve(HERE, '..', '..', '..', 'shared', 'fixtures', 'github', 'repos-duckdb-duckdb-events-page1.json');
+import { fixturePath, GITHUB_EVENTS_PAGE } from './fixtures.js';
 
 export interface GithubEvent {
   id: string;
@@ -20,12 +17,9 @@ export interface GithubEvent {
   org?: { login: string };
 }
 
-/** The recorded page of real GitHub events; a missing fixture fails with what to do. */
+/** The recorded page of real GitHub events (test/fixtures/github). */
 export function readGithubFixture(): GithubEvent[] {
-  if (!fs.existsSync(GITHUB_FIXTURE)) {
-    throw new Error(`the GitHub events fixture is missing: expected ${GITHUB_FIXTURE} (the shared fixtures folder beside the repository)`);
-  }
-  return JSON.parse(fs.readFileSync(GITHUB_FIXTURE, 'utf8')) as GithubEvent[];
+  return JSON.parse(fs.readFileSync(fixturePath(GITHUB_EVENTS_PAGE), 'utf8')) as GithubEvent[];
 }
 
 /** Writes model files (`{ 'staging/a.sql': 'select 1' }`) under `dir`, replacing what was there. */
