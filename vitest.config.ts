@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Prints which suites are skipped for want of a system program (PostgreSQL, Chromium).
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

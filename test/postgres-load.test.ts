@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
 import type { RunRecord } from '../src/pipeline/run-record.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
+import { lacks } from './support/programs.js';
 import { assertBuilt, BIN, type CliResult, listFiles, runCli, tempDir, writeConfig } from './support/workspace.js';
 
 /**
@@ -102,7 +103,7 @@ afterAll(async () => {
   if (root) fs.rmSync(root, { recursive: true, force: true });
 });
 
-describe('sluice load into PostgreSQL', () => {
+describe.skipIf(lacks('postgresql'))('sluice load into PostgreSQL', () => {
   it('run github lands every event once, data as jsonb, one ledger row per batch', async () => {
     expect(batchKeys.length).toBeGreaterThan(3 * 64); // several load transactions
     await expectExact('load_first');

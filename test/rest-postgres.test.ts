@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RestSim, startRestSim } from '../src/demo/rest-sim.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
+import { lacks } from './support/programs.js';
 import { restWorkspace } from './support/rest.js';
 import { runCli } from './support/workspace.js';
 
@@ -9,7 +10,7 @@ interface Row {
   data: Record<string, unknown>;
 }
 
-describe('rest source into PostgreSQL', () => {
+describe.skipIf(lacks('postgresql'))('rest source into PostgreSQL', () => {
   let server: PgServer | undefined;
   let sim: RestSim | undefined;
   beforeAll(async () => {

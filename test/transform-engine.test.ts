@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runTransform } from '../src/transform/engine.js';
 import { loadTransformProject } from '../src/transform/models.js';
 import type { SqlTarget } from '../src/transform/target.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
-import { loadRaw, openTarget, writeModels } from './support/transform.js';
+import { describeDialects, loadRaw, openTarget, writeModels } from './support/transform.js';
 import { tempDir } from './support/workspace.js';
 
 const ITEMS = [
@@ -29,7 +29,7 @@ from {{ ref('categories') }} c left join {{ ref('item_counts') }} n on n.categor
 const rows = (t: SqlTarget, sql: string) =>
   t.all(sql).then((r) => r.map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]))));
 
-describe.each(['duckdb', 'postgres'] as const)('transform on %s', (dialect) => {
+describeDialects('transform on %s', (dialect) => {
   let pg: PgServer | undefined;
   let n = 0;
   beforeAll(async () => {

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BUNDLED_DIR } from '../src/transform/bundled.js';
 import { runTransform } from '../src/transform/engine.js';
 import { exportMetrics } from '../src/transform/export.js';
 import { loadTransformProject } from '../src/transform/models.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
-import { type GithubEvent, loadRaw, openTarget, readGithubFixture } from './support/transform.js';
+import { describeDialects, type GithubEvent, loadRaw, openTarget, readGithubFixture } from './support/transform.js';
 import { tempDir } from './support/workspace.js';
 
 /** The figures the marts must hold, computed from the JSON on its own. */
@@ -41,7 +41,7 @@ function expected(events: GithubEvent[]) {
   };
 }
 
-describe.each(['duckdb', 'postgres'] as const)('bundled GitHub models on %s over real events', (dialect) => {
+describeDialects('bundled GitHub models on %s over real events', (dialect) => {
   let pg: PgServer | undefined;
   beforeAll(async () => {
     if (dialect === 'postgres') pg = await startPostgres();

@@ -9,6 +9,7 @@ import type { BatchToLoad, TableSpec, Warehouse } from '../src/core/warehouse.js
 import { PostgresWarehouse } from '../src/warehouse/postgres/index.js';
 import { lockKey } from '../src/warehouse/postgres/load-group.js';
 import { freePort, type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
+import { lacks } from './support/programs.js';
 import { tempDir } from './support/workspace.js';
 import { type LoadRow, type RawRow, type RejectRow, warehouseContract } from './warehouse-contract.js';
 
@@ -22,7 +23,7 @@ afterAll(() => stopPostgres(server));
 const qi = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const open = (url: string) => PostgresWarehouse.open({ type: 'postgres', url: new Secret(url) }, silentLogger);
 
-warehouseContract('PostgreSQL', async () => {
+const contractDb: Parameters<typeof warehouseContract>[1] = async () => {
   const pgs = server as PgServer;
   const name = `contract_${++databases}`;
   const url = await pgs.database(name);
@@ -51,9 +52,10 @@ warehouseContract('PostgreSQL', async () => {
     },
     async dispose() {},
   };
-});
+};
+describe.skipIf(lacks('postgresql'))('PostgreSQL', () => warehouseContract('PostgreSQL', contractDb));
 
-describe('PostgreSQL warehouse: types, locks, connections', () => {
+describe.skipIf(lacks('postgresql'))('PostgreSQL warehouse: types, locks, connections', () => {
   const spec: TableSpec = { source: 'gh', stream: 'events', mode: 'cursor', primaryKey: ['id'] };
   let dir: string;
   let db: string;

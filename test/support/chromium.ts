@@ -3,15 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { requireProgram } from './programs.js';
 
-/** Debian's `chromium` (or another Chromium on PATH); a clear failure when none is installed. */
-export function chromiumBin(): string {
-  for (const b of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const found = spawnSync('sh', ['-c', `command -v ${b}`], { encoding: 'utf8' }).stdout.trim();
-    if (found) return found;
-  }
-  throw new Error('no Chromium found: install it (Debian: `apt-get install -y chromium`) to run the report rendering test');
-}
+/** A Chromium on PATH or Debian's; suites that render skip without it: `lacks('chromium')`. */
+export const chromiumBin = (): string => requireProgram('chromium');
 
 /** Renders a local HTML file headless: a PNG screenshot and the DOM after scripts ran. */
 export function renderHtml(file: string, png: string): { dom: string } {

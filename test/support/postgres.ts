@@ -4,9 +4,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { requireProgram } from './programs.js';
 
 /**
- * A throwaway PostgreSQL server for tests: Debian's `postgresql` package, a fresh cluster in a
+ * A throwaway PostgreSQL server for tests: the server binaries found on PATH or from Debian's
+ * `postgresql` package (suites skip without them: `lacks('postgresql')`), a fresh cluster in a
  * temp dir on a free loopback port, password auth over TCP (so a wrong password is really
  * refused). The server refuses to run as root, so when we are root it runs as the `postgres`
  * OS user. fsync is off: a crash of the server process loses nothing, only an OS crash could.
@@ -31,33 +33,8 @@ export interface PgServer {
 const isRoot = process.getuid?.() === 0;
 const PASSWORD = 'sluice-test-pw-71c3';
 
-function findBin(): string | undefined {
-  const base = '/usr/lib/postgresql';
-  if (!fs.existsSync(base)) return undefined;
-  const version = fs
-    .readdirSync(base)
-    .filter((d) => fs.existsSync(path.join(base, d, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a))[0];
-  return version ? path.join(base, version, 'bin') : undefined;
-}
-
-/** The bin folder of the newest installed PostgreSQL, installing Debian's package when we can. */
-export function postgresBin(): string {
-  let bin = findBin();
-  if (!bin && isRoot) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-q', 'postgresql'], { stdio: 'ignore', env });
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
-      r = spawnSync('apt-get', ['install', '-y', '-q', 'postgresql'], { stdio: 'ignore', env });
-    }
-    bin = findBin();
-  }
-  if (!bin) {
-    throw new Error('PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin): install them with `apt-get install -y postgresql`');
-  }
-  return bin;
-}
+/** The bin folder of the PostgreSQL server (PATH or Debian's /usr/lib/postgresql/<major>/bin). */
+export const postgresBin = (): string => requireProgram('postgresql');
 
 function asPostgres(cmd: string, args: string[]) {
   const [c, a] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];

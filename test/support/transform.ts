@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { describe } from 'vitest';
 import { Secret } from '../../src/core/redact.js';
 import type { SqlTarget } from '../../src/transform/target.js';
 import { DuckDbSqlTarget } from '../../src/warehouse/duckdb/sql-target.js';
 import { PostgresSqlTarget } from '../../src/warehouse/postgres/sql-target.js';
 import { quoteLiteral } from '../../src/warehouse/sql.js';
 import { fixturePath, GITHUB_EVENTS_PAGE } from './fixtures.js';
+import { lacks } from './programs.js';
 
 export interface GithubEvent {
   id: string;
@@ -31,7 +33,16 @@ export function writeModels(dir: string, files: Record<string, string>): void {
   }
 }
 
-export const openTarget = (dialect: 'duckdb' | 'postgres', where: string): Promise<SqlTarget> =>
+export type Dialect = 'duckdb' | 'postgres';
+
+/** One suite per SQL dialect (`%s` in the name is the dialect); the PostgreSQL one skips where its server is missing. */
+export function describeDialects(name: string, fn: (dialect: Dialect) => void): void {
+  for (const dialect of ['duckdb', 'postgres'] as const) {
+    describe.skipIf(dialect === 'postgres' && lacks('postgresql'))(name.replace('%s', dialect), () => fn(dialect));
+  }
+}
+
+export const openTarget = (dialect: Dialect, where: string): Promise<SqlTarget> =>
   dialect === 'duckdb' ? DuckDbSqlTarget.open(where) : PostgresSqlTarget.open(new Secret(where));
 
 /** A raw table as the loader makes it (DESIGN §7), filled with records as they came from the API. */
