@@ -12,6 +12,10 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   status: number;
+  /** Files this request's handling opened for writing and has not finished. */
+  unfinishedWrites?: number;
+  /** Answered while a file it wrote was still being written (what a server must never do). */
+  answeredBeforeStored?: boolean;
 }
 export interface Faults {
   /** Flip one byte of the next N object bodies before they are checked (corruption in transit). */
@@ -20,6 +24,8 @@ export interface Faults {
   truncateStored: number;
   /** Answer the next N object PUTs 403 SignatureDoesNotMatch (what a server that signs differently says). */
   rejectSignature: number;
+  /** A slow disk: the first write to each file the server stores starts this many ms late (0: off). */
+  slowDiskMs: number;
 }
 /** Strips `aws-chunked` framing: `hex[;ext]\r\n data\r\n … 0\r\n trailer: value\r\n\r\n`. */
 export declare function decodeAwsChunked(buf: Buffer): {

@@ -5,7 +5,10 @@
  *   - `x-amz-checksum-*` and `Content-MD5` are verified (400 BadDigest on a mismatch) and the
  *     checksum is echoed on the PUT response, as S3 does for single-part uploads;
  *   - ListObjectsV2 continuation tokens work past 1,000 keys (s3rver encrypts them with DES, which
- *     OpenSSL 3 no longer ships).
+ *     OpenSSL 3 no longer ships);
+ *   - a PUT (object or part) is answered only once its file is whole on disk, and completing a
+ *     multipart upload checks its parts as S3 does (s3-server-store.mjs): s3rver answered before the
+ *     write finished, so an upload completed right after could be assembled short.
  * Faults can be injected to test integrity checks and outages.
  * Plain JavaScript (types in s3-server.d.mts) so that the benchmarks, which run on plain Node,
  * start the very same server as the tests.
@@ -19,6 +22,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { asRequest, slowDiskUnder, storeWholly } from './s3-server-store.mjs';
 
 const require = createRequire(import.meta.url);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -94,7 +98,7 @@ function xmlError(res, status, code, message) {
 export class S3TestServer {
   dir;
   requests = [];
-  faults = { corruptInTransit: 0, truncateStored: 0, rejectSignature: 0 };
+  faults = { corruptInTransit: 0, truncateStored: 0, rejectSignature: 0, slowDiskMs: 0 };
   port = 0;
   #buckets;
   #server;
@@ -102,9 +106,11 @@ export class S3TestServer {
   #handler;
   #stopAfter;
   #client;
+  #forgetDisk;
   constructor(buckets, dir) {
     this.#buckets = buckets;
     this.dir = dir;
+    this.#forgetDisk = slowDiskUnder(dir, () => this.faults.slowDiskMs);
   }
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -128,6 +134,7 @@ export class S3TestServer {
   async start() {
     if (this.#server) return;
     const s3rver = new S3rver({ directory: this.dir, silent: true, configureBuckets: this.#buckets.map((name) => ({ name })) });
+    storeWholly(s3rver.store);
     await s3rver.configureBuckets();
     this.#handler = s3rver.callback();
     const server = http.createServer((req, res) => this.#front(req, res));
@@ -176,6 +183,7 @@ export class S3TestServer {
   }
   async close() {
     await this.stop();
+    this.#forgetDisk();
     this.#client?.destroy();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -212,6 +220,7 @@ export class S3TestServer {
     const isObjectPut = req.method === 'PUT' && rec.path.includes('/') && !req.headers['x-amz-copy-source'];
     res.on('finish', () => {
       rec.status = res.statusCode;
+      if (rec.unfinishedWrites > 0) rec.answeredBeforeStored = true;
       if (isObjectPut && res.statusCode === 200 && this.#stopAfter && --this.#stopAfter.remaining === 0) {
         this.#stopAfter = undefined;
         void this.stop();
@@ -225,13 +234,13 @@ export class S3TestServer {
       return;
     }
     if (!isObjectPut) {
-      handler(req, res);
+      asRequest(rec, () => handler(req, res));
       return;
     }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('error', () => {});
-    req.on('end', () => this.#put(req, res, Buffer.concat(chunks), handler));
+    req.on('end', () => asRequest(rec, () => this.#put(req, res, Buffer.concat(chunks), handler)));
   }
   #put(req, res, raw, handler) {
     const headers = { ...req.headers };
