@@ -10,6 +10,7 @@ import type { RunRecord } from '../src/pipeline/run-record.js';
 import { parseBatchKey } from '../src/storage/layout.js';
 import { LocalStore } from '../src/storage/local/index.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
+import { lacks } from './support/programs.js';
 import { type CliResult, execDuck, listFiles, queryDuck, runCli, tempDir, writeConfig } from './support/workspace.js';
 
 /**
@@ -157,7 +158,7 @@ scenario('DuckDB', async () => {
   };
 });
 
-describe('PostgreSQL', () => {
+describe.skipIf(lacks('postgresql'))('PostgreSQL', () => {
   let server: PgServer | undefined;
   let n = 0;
   beforeAll(async () => {
