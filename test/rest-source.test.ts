@@ -8,9 +8,10 @@ import type { Source } from '../src/core/source.js';
 import { type RestSim, type RestSimOptions, startRestSim } from '../src/demo/rest-sim.js';
 import { resolveSources } from '../src/plugins.js';
 import { restSource } from '../src/sources/rest/index.js';
+import { ParentRows } from '../src/sources/rest/parent-rows.js';
 import { compactJson, prependField, rawAt, rawElements } from '../src/sources/rest/raw-json.js';
 import { callStreams, offset, openSource, rawRows, readStream, restEntry, restWorkspace } from './support/rest.js';
-import { execDuck, listFiles, queryDuck, ROOT, runCli } from './support/workspace.js';
+import { execDuck, listFiles, queryDuck, ROOT, runCli, tempDir } from './support/workspace.js';
 
 const sims: RestSim[] = [];
 const sources: Source[] = [];
@@ -188,7 +189,6 @@ describe('rest source: paginators', () => {
     expect(got.failures[0]?.unit).toBe('items');
     expect(got.failures[0]?.error.message).toMatch(/^items: pagination made no progress/);
     expect(got.failures[0]?.error.hint).toContain('sources[0].streams[0].paginate');
-    expect(got.lines).toEqual([]); // a full stream never lands a partial snapshot
     expect(s.requests.filter((r) => r.path === path).length).toBeLessThanOrEqual(3);
   });
 
@@ -199,6 +199,87 @@ describe('rest source: paginators', () => {
     expect((await readStream(src, 'sessions')).lines).toEqual(json(s.expected().sessions));
     expect((await readStream(src, 'scores')).records).toHaveLength(s.expected().scores.length);
     expect(s.requests.filter((r) => r.fault).length).toBeGreaterThan(5);
+  });
+});
+
+describe('rest source: full streams are not held in memory', () => {
+  const agents = { name: 'agents', path: '/agents', mode: 'full', primary_key: 'id', records_path: 'items', paginate: offset(7) };
+  const fullSessions = { name: 'sessions', path: '/sessions', mode: 'full', primary_key: 'id', records_path: 'items', paginate: offset(10, 'total') };
+  const fullScores = { name: 'scores', parent: 'sessions', path: '/sessions/{id}/scores', mode: 'full', primary_key: 'criterion' };
+  const ctx = { checkpoint: undefined, limit: undefined, runId: 'test', log: silentLogger, signal: new AbortController().signal };
+  /** The stream's messages in order, and how many requests matched `counted` when the first records arrived. */
+  async function read(src: Source, stream: string, counted: (r: RestSim['requests'][number]) => boolean, s: RestSim) {
+    const kinds: string[] = [];
+    let atFirstRecords: number | undefined;
+    let lines = 0;
+    for await (const m of src.read(stream, ctx)) {
+      if (m.type === 'records') {
+        atFirstRecords ??= s.requests.filter(counted).length;
+        lines += m.records.length;
+      }
+      if (kinds.at(-1) !== m.type) kinds.push(m.type);
+    }
+    return { kinds, atFirstRecords, lines };
+  }
+
+  it('yields the records of each page as it arrives, before the next page is asked for', async () => {
+    const s = await sim();
+    const got = await read(source(s, { streams: [agents] }), 'agents', (r) => r.path === '/agents', s);
+    expect(got.atFirstRecords).toBe(1);
+    expect(s.requests.filter((r) => r.path === '/agents')).toHaveLength(6);
+    expect(got.lines).toBe(s.expected().agents.length);
+  });
+
+  it("a full child of a full parent yields each parent's children as they arrive", async () => {
+    const s = await sim({ sessions: 60 });
+    const src = source(s, { streams: [fullSessions, fullScores], concurrency: 2 });
+    await readStream(src, 'sessions');
+    const got = await read(src, 'scores', (r) => r.path.endsWith('/scores'), s);
+    expect(got.atFirstRecords).toBeLessThan(60);
+    expect(s.requests.filter((r) => r.path.endsWith('/scores'))).toHaveLength(60);
+    expect(got.lines).toBe(s.expected().scores.length);
+  });
+
+  it('a read that breaks half-way reports its failure after the records it read', async () => {
+    const s = await sim();
+    s.failFrom('/agents', 21);
+    const got = await read(source(s, { streams: [agents] }), 'agents', (r) => r.path === '/agents', s);
+    expect(got.kinds).toEqual(['records', 'failure']);
+    expect(got.lines).toBe(21);
+  });
+});
+
+describe('rest source: parent records kept for child streams', () => {
+  const row = (i: number) => ({ vars: { id: String(i) }, key: [['id', String(i)]] as Array<[string, string]> });
+
+  it('spill to a scratch file past their limit, come back in order and in chunks, and leave no file behind', async () => {
+    const dir = tempDir('parents');
+    const rows = new ParentRows({ dir, stream: 'sessions', limit: 4 });
+    for (let i = 0; i < 11; i++) await rows.push(row(i));
+    expect(rows.length).toBe(11);
+    expect(rows.file).toBeDefined();
+    expect(
+      fs
+        .readFileSync(rows.file as string, 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(8); // the last 3 are still in memory
+    for (let pass = 0; pass < 2; pass++) {
+      const chunks: Array<readonly unknown[]> = [];
+      for await (const c of rows.chunks()) chunks.push(c);
+      expect(chunks.every((c) => c.length <= 4)).toBe(true);
+      expect(chunks.flat()).toEqual(Array.from({ length: 11 }, (_, i) => row(i)));
+    }
+    await rows.dispose();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a small parent never touches disk', async () => {
+    const dir = tempDir('parents');
+    const rows = new ParentRows({ dir, stream: 'sessions' });
+    for (let i = 0; i < 100; i++) await rows.push(row(i));
+    expect(rows.file).toBeUndefined();
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
 
@@ -375,6 +456,54 @@ describe('rest source: through the CLI into DuckDB', () => {
     );
     expect(await table(dir, 'scores', 'CAST(_parent_id AS BIGINT)')).toHaveLength(s.expected().scores.length);
     expect(await table(dir, 'agents', 'CAST(id AS BIGINT)')).toHaveLength(40);
+  });
+
+  it('a full stream whose read fails half-way lands nothing and leaves its table as it was; so does a full child', async () => {
+    const s = await sim({ sessions: 30 });
+    const streams = [
+      { name: 'agents', path: '/agents', mode: 'full', primary_key: 'id', records_path: 'items', paginate: offset(7) },
+      { name: 'sessions', path: '/sessions', mode: 'full', primary_key: 'id', records_path: 'items', paginate: offset(10, 'total') },
+      { name: 'scores', parent: 'sessions', path: '/sessions/{id}/scores', mode: 'full', primary_key: 'criterion' },
+    ];
+    const dir = restWorkspace(s, { streams });
+    await sluice(dir, 'run', 'calls');
+    const before = { agents: await table(dir, 'agents', 'CAST(id AS BIGINT)'), scores: await table(dir, 'scores', 'CAST(_parent_id AS BIGINT), criterion') };
+    expect(before.agents).toHaveLength(40);
+    const stored = listFiles(path.join(dir, 'lake'));
+
+    s.tick({ newSessions: 4, updatedSessions: 6 }); // every stream now has a new snapshot to give
+    s.failFrom('/agents', 21);
+    const broken = (s.expected().sessions[3] as { id: number }).id;
+    s.failFrom(`/sessions/${broken}/scores`);
+    const r = await runCli(['run', 'calls'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/failed calls\/agents agents/);
+    expect(r.stdout).toMatch(new RegExp(`failed calls/scores scores of sessions id=${broken}`));
+    expect(await table(dir, 'agents', 'CAST(id AS BIGINT)')).toEqual(before.agents);
+    expect(await table(dir, 'scores', 'CAST(_parent_id AS BIGINT), criterion')).toEqual(before.scores);
+    expect((await table(dir, 'sessions', 'CAST(id AS BIGINT)')).map((x) => x.data)).toEqual(
+      [...s.expected().sessions].sort((a, b) => (a as { id: number }).id - (b as { id: number }).id),
+    );
+    // Neither a partial batch nor its temp file waits anywhere to be loaded later.
+    expect(listFiles(path.join(dir, '.sluice')).filter((f) => /\/(agents|scores)\/|\.tmp-/.test(f))).toEqual([]);
+    expect(listFiles(path.join(dir, 'lake')).filter((f) => !f.includes('/sessions/'))).toEqual(stored.filter((f) => !f.includes('/sessions/')));
+
+    s.failFrom(undefined);
+    await sluice(dir, 'run', 'calls');
+    expect((await table(dir, 'agents', 'CAST(id AS BIGINT)')).map((x) => x.data)).toEqual(s.expected().agents);
+    expect(await table(dir, 'scores', 'CAST(_parent_id AS BIGINT), criterion')).toHaveLength(s.expected().scores.length);
+  });
+
+  it('a big full snapshot streams through landing and storage and loads exactly', async () => {
+    const s = await sim({ agents: 30_000, sessions: 5 });
+    const streams = [{ name: 'agents', path: '/agents', mode: 'full', primary_key: 'id', records_path: 'items', paginate: offset(500, 'total') }];
+    const dir = restWorkspace(s, { streams });
+    const r = await sluice(dir, '--json', 'run', 'calls');
+    expect((JSON.parse(r.stdout) as { streams: Array<{ landed_batches: number; loaded_rows: number }> }).streams[0]).toMatchObject({
+      landed_batches: 1,
+      loaded_rows: 30_000,
+    });
+    expect((await table(dir, 'agents', 'CAST(id AS BIGINT)')).map((x) => x.data)).toEqual(s.expected().agents);
   });
 
   it('a page loop that makes no progress fails its stream (exit 1), the others load', async () => {

@@ -30,7 +30,10 @@ export type SourceMessage =
   | { type: 'checkpoint'; state: JsonValue }
   /** Something the user must know that is not a failure, e.g. a possible gap. */
   | { type: 'warning'; code: string; message: string; detail?: Record<string, unknown> }
-  /** A unit of work (a repo, an hour range) failed; the others go on. Fatal errors are thrown. */
+  /**
+   * A unit of work (a repo, an hour range) failed; the others go on. Fatal errors are thrown.
+   * A `full` stream's records are then not the whole snapshot: none of them lands.
+   */
   | { type: 'failure'; unit: string; error: SluiceError }
   /** Window streams: gzip bytes of an hour exactly as the API sent them (members concatenate). */
   | { type: 'raw'; hourMs: number; gzip: Buffer }

@@ -17,7 +17,8 @@ import { mulberry32 } from './rng.js';
  * Besides login tokens it accepts, when configured, a static bearer token, HTTP basic with the
  * user and password, and an API key in the `x-api-key` header or the `api_key` query parameter.
  * Faults are seeded and hit one URL at most maxConsecutiveFaults times in a row; `repeatPage(path)`
- * makes an endpoint serve the same page forever (it ignores its paging parameters).
+ * makes an endpoint serve the same page forever (it ignores its paging parameters);
+ * `failFrom(path, offset)` makes it answer 500 from that offset on (a read that breaks half-way).
  */
 export interface RestSimOptions extends Partial<CallCenterCounts> {
   seed?: number;
@@ -77,6 +78,8 @@ export interface RestSim {
   expected(): RestSimExpected;
   setFaults(f: Partial<RestSimFaults>): void;
   repeatPage(path: string | undefined): void;
+  /** `path` answers 500 to every request whose `offset` is at least `offset` (0: every request); undefined heals all. */
+  failFrom(path: string | undefined, offset?: number): void;
   close(): Promise<void>;
 }
 
@@ -94,6 +97,7 @@ export async function startRestSim(o: RestSimOptions = {}): Promise<RestSim> {
   let faults: RestSimFaults = { p503: 0, p429: 0, pReset: 0, retryAfterS: 1, maxConsecutiveFaults: 2, ...o.faults };
   const streak = new Map<string, number>();
   const repeat = new Set<string>();
+  const failing = new Map<string, number>();
   const tokens = new Map<string, { at: number; uses: number }>();
   const issued: string[] = [];
   const requests: RestSimRequest[] = [];
@@ -237,6 +241,10 @@ export async function startRestSim(o: RestSimOptions = {}): Promise<RestSim> {
       return send(res, rec, 401, { detail: rec.auth === 'expired' ? 'Token expired' : 'Not authenticated' }, { 'www-authenticate': 'Bearer' });
     }
     if (req.method !== 'GET') return send(res, rec, 405, { detail: 'method not allowed' });
+    const failAt = failing.get(path);
+    if (failAt !== undefined && intParam(url.searchParams, 'offset', 0, Number.MAX_SAFE_INTEGER) >= failAt) {
+      return send(res, rec, 500, { detail: 'internal error' });
+    }
     route(path, url.searchParams, res, rec, `http://127.0.0.1:${port}${BASE}`);
   }
 
@@ -288,6 +296,10 @@ export async function startRestSim(o: RestSimOptions = {}): Promise<RestSim> {
     repeatPage: (path) => {
       if (path) repeat.add(path);
       else repeat.clear();
+    },
+    failFrom: (path, offset = 0) => {
+      if (path) failing.set(path, offset);
+      else failing.clear();
     },
     close: () => {
       for (const s of sockets) s.destroy();

@@ -80,12 +80,18 @@ export async function fetchStream(project: Project, source: Source, stream: stri
     await writer.discard();
     throw isSluiceError(error) ? error : toSluiceError(error, { source: source.name, stream });
   }
+  const partialSnapshot = spec?.mode === 'full' && report.errors.length > errorsBefore;
   // Window hours are committed as their ranges complete; anything left open is unfinished.
   if (window) await writer.discard();
-  else {
+  else if (partialSnapshot) {
+    // A full stream's records stream to a temp file as they are read; a read that failed would
+    // replace the table with part of it, so none of it lands and the table stays as it was.
+    await writer.discard();
+    log.warn({ records: report.fetched }, 'fetch.snapshot.discarded');
+  } else {
     // A full stream read to its end without a record is an empty snapshot: it lands as an empty
     // batch, so the load empties the table as it would replace it with any other snapshot.
-    const emptySnapshot = spec?.mode === 'full' && report.fetched === 0 && report.errors.length === errorsBefore;
+    const emptySnapshot = spec?.mode === 'full' && report.fetched === 0;
     report.landed_batches += (await writer.commit(emptySnapshot ? [nowMs] : undefined)).length;
   }
   report.limited = o.limit !== undefined;

@@ -1,6 +1,6 @@
 import { isSluiceError, SluiceError, toSluiceError } from '../../core/errors.js';
 import { mapPool } from '../../core/pool.js';
-import type { JsonValue, SourceMessage, SourceRecord, StreamReadContext } from '../../core/source.js';
+import type { JsonValue, SourceMessage, StreamReadContext } from '../../core/source.js';
 import { placeholders, type RestStreamConfig } from './config.js';
 import { type CursorValue, sameCursor } from './cursor.js';
 import { pages } from './paginate.js';
@@ -8,7 +8,6 @@ import { describeParent, type ParentRow, type ParentRun, withParentKey } from '.
 import { collectParents, failureOf, type RestContext } from './top-stream.js';
 import { fill, joinUrl } from './url.js';
 
-const CHUNK = 5000;
 const MAX_FAILURES_LISTED = 10;
 
 /** A child's checkpoint: the parent's checkpoint that its children are complete up to. */
@@ -40,52 +39,71 @@ export async function* readChildStream(s: RestStreamConfig, rc: StreamReadContex
     yield { type: 'failure', unit: s.name, error };
     return;
   }
+  let own = false; // parents read again for this child alone: it disposes of them
   if (!run) {
     rc.log.info({ parent: parent.name, from }, 'rest.child.reading_parent');
     try {
       run = await collectParents(parent, from, rc, c);
+      own = true;
     } catch (error) {
       yield { type: 'failure', unit: s.name, error: failureOf(error, c, s, rc) };
       return;
     }
   }
+  try {
+    yield* readChildren(s, parent, run, rc, c);
+  } finally {
+    if (own) await run.rows.dispose();
+  }
+}
 
-  const held: SourceRecord[] | undefined = s.mode === 'full' ? [] : undefined;
+/**
+ * Fetches the children of every parent record of `run`, yielding them as they arrive. A failed
+ * parent is reported after the records: a `full` child's snapshot is then discarded whole.
+ */
+async function* readChildren(
+  s: RestStreamConfig,
+  parent: RestStreamConfig,
+  run: ParentRun,
+  rc: StreamReadContext,
+  c: RestContext,
+): AsyncGenerator<SourceMessage> {
   const failures: Array<{ row: ParentRow; error: SluiceError }> = [];
   let notFound = 0;
   let count = 0;
-  const results = mapPool(
-    run.rows,
-    c.concurrency,
-    async (row, signal): Promise<{ row: ParentRow; lines: string[] | undefined } | { row: ParentRow; error: SluiceError }> => {
-      try {
-        return { row, lines: await fetchChildren(s, row, c, signal) };
-      } catch (error) {
-        const e = toSluiceError(error, { source: c.config.name, stream: s.name, parent: describeParent(row) });
-        // An API that cannot be reached fails every parent the same way: stop at the first.
-        if (e.fatal || e.code === 'network' || !isSluiceError(error) || signal.aborted) throw e;
-        return { row, error: e };
+  const parents = run.rows.length;
+  for await (const chunk of run.rows.chunks()) {
+    const results = mapPool(
+      chunk,
+      c.concurrency,
+      async (row, signal): Promise<{ row: ParentRow; lines: string[] | undefined } | { row: ParentRow; error: SluiceError }> => {
+        try {
+          return { row, lines: await fetchChildren(s, row, c, signal) };
+        } catch (error) {
+          const e = toSluiceError(error, { source: c.config.name, stream: s.name, parent: describeParent(row) });
+          // An API that cannot be reached fails every parent the same way: stop at the first.
+          if (e.fatal || e.code === 'network' || !isSluiceError(error) || signal.aborted) throw e;
+          return { row, error: e };
+        }
+      },
+      rc.signal,
+    );
+    for await (const r of results) {
+      if ('error' in r) failures.push({ row: r.row, error: r.error });
+      else if (r.lines === undefined) notFound++;
+      else if (r.lines.length) {
+        count += r.lines.length;
+        yield { type: 'records', records: r.lines.map((line) => ({ line, timeMs: undefined })) };
       }
-    },
-    rc.signal,
-  );
-  for await (const r of results) {
-    if ('error' in r) failures.push({ row: r.row, error: r.error });
-    else if (r.lines === undefined) notFound++;
-    else if (r.lines.length) {
-      count += r.lines.length;
-      const records = r.lines.map((line) => ({ line, timeMs: undefined }));
-      if (held) held.push(...records);
-      else yield { type: 'records', records };
     }
   }
-  rc.log.info({ parents: run.rows.length, records: count, failed: failures.length, not_found: notFound }, 'rest.children.read');
+  rc.log.info({ parents, records: count, failed: failures.length, not_found: notFound }, 'rest.children.read');
   if (notFound) {
     yield {
       type: 'warning',
       code: 'parent_not_found',
-      message: `${s.name}: ${notFound} of ${run.rows.length} ${parent.name} records answered 404 at ${s.path} (deleted upstream?); skipped`,
-      detail: { parents: run.rows.length, not_found: notFound },
+      message: `${s.name}: ${notFound} of ${parents} ${parent.name} records answered 404 at ${s.path} (deleted upstream?); skipped`,
+      detail: { parents, not_found: notFound },
     };
   }
   if (failures.length) {
@@ -99,8 +117,7 @@ export async function* readChildStream(s: RestStreamConfig, rc: StreamReadContex
     }
     return; // no checkpoint: the next run reads these parents again
   }
-  if (held) for (let i = 0; i < held.length; i += CHUNK) yield { type: 'records', records: held.slice(i, i + CHUNK) };
-  if (tracksParent && !run.failed) yield { type: 'checkpoint', state: { parent_cursor: run.end ?? null } };
+  if (parent.mode === 'incremental' && !run.failed) yield { type: 'checkpoint', state: { parent_cursor: run.end ?? null } };
 }
 
 /** One parent's children with its key, or undefined when the endpoint answers 404. */

@@ -69,7 +69,12 @@ export const restSource: SourcePlugin<RestConfig> = {
       streams: () => specs,
       read,
       check,
-      close: () => http.close(),
+      async close() {
+        // Parent records kept for child streams may sit in a scratch file.
+        for (const run of c.parentRuns.values()) await run.rows.dispose();
+        c.parentRuns.clear();
+        await http.close();
+      },
     };
   },
 };

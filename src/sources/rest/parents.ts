@@ -2,6 +2,7 @@ import type { JsonValue } from '../../core/source.js';
 import { placeholders, type RestStreamConfig } from './config.js';
 import type { CursorValue } from './cursor.js';
 import type { RawRecord } from './paginate.js';
+import type { ParentRows } from './parent-rows.js';
 import { prependField, rawAt, splitPath, valueAt } from './raw-json.js';
 
 /** What a child stream needs of one parent record: the values for `{field}`, and the key's exact text. */
@@ -17,7 +18,7 @@ export interface ParentRun {
   start: CursorValue | undefined;
   /** Where the parent's next run starts: what its children's checkpoint becomes. */
   end: CursorValue | undefined;
-  rows: ParentRow[];
+  rows: ParentRows;
   /** The parent stream failed in this run: `rows` holds what was read before. */
   failed: boolean;
 }
