@@ -494,14 +494,20 @@ describe('rest source: through the CLI into DuckDB', () => {
     expect(await table(dir, 'scores', 'CAST(_parent_id AS BIGINT), criterion')).toHaveLength(s.expected().scores.length);
   });
 
-  it('a big full snapshot streams through landing and storage and loads exactly', async () => {
-    const s = await sim({ agents: 30_000, sessions: 5 });
+  it('a big full snapshot loads exactly in one transaction, spilling beside the warehouse, wherever sluice is started', async () => {
+    // 100,000 records under a 24MB cap: DuckDB must spill the snapshot's stage to disk. Started
+    // from a folder where it cannot write (`.tmp` is a file there), its spill must not go there.
+    const s = await sim({ agents: 100_000, sessions: 5 });
     const streams = [{ name: 'agents', path: '/agents', mode: 'full', primary_key: 'id', records_path: 'items', paginate: offset(500, 'total') }];
-    const dir = restWorkspace(s, { streams });
-    const r = await sluice(dir, '--json', 'run', 'calls');
-    expect((JSON.parse(r.stdout) as { streams: Array<{ landed_batches: number; loaded_rows: number }> }).streams[0]).toMatchObject({
+    const dir = restWorkspace(s, { streams, warehouse: { type: 'duckdb', path: './warehouse.duckdb', memory_limit: '24MB' } });
+    const elsewhere = tempDir('cwd');
+    fs.writeFileSync(path.join(elsewhere, '.tmp'), 'not a folder');
+    const r = await runCli(['--json', '--config', path.join(dir, 'sluice.yaml'), 'run', 'calls'], { cwd: elsewhere });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { streams: Array<{ landed_batches: number; loaded_batches: number; loaded_rows: number }> }).streams[0]).toMatchObject({
       landed_batches: 1,
-      loaded_rows: 30_000,
+      loaded_batches: 1,
+      loaded_rows: 100_000,
     });
     expect((await table(dir, 'agents', 'CAST(id AS BIGINT)')).map((x) => x.data)).toEqual(s.expected().agents);
   });

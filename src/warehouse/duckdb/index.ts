@@ -50,7 +50,10 @@ export class DuckDbWarehouse implements Warehouse {
       const { DuckDBInstance } = await duckdb();
       // One thread keeps each file's lines in order while they are numbered. The memory cap holds
       // because nothing the load builds must stay in memory (no index over the raw tables).
-      instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: memoryLimit });
+      // What outgrows the cap (a full snapshot's stage: hundreds of MB) spills beside the warehouse
+      // file, as DuckDB does for a file database; an in-memory one would use `.tmp` in whatever
+      // folder sluice was started from, which may not be writable.
+      instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: memoryLimit, temp_directory: `${file}.tmp` });
       conn = await instance.connect();
       await releaseMemory(conn); // what the process freed before the load, e.g. a fetch's buffers
       // Small row groups are written out as they fill, instead of a whole group of wide JSON rows
