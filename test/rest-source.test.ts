@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config/load.js';
 import { configErrorFrom } from '../src/config/zod-errors.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Source } from '../src/core/source.js';
+import { tempOwner } from '../src/core/temp-files.js';
 import { type RestSim, type RestSimOptions, startRestSim } from '../src/demo/rest-sim.js';
 import { resolveSources } from '../src/plugins.js';
 import { restSource } from '../src/sources/rest/index.js';
@@ -258,6 +259,7 @@ describe('rest source: parent records kept for child streams', () => {
     for (let i = 0; i < 11; i++) await rows.push(row(i));
     expect(rows.length).toBe(11);
     expect(rows.file).toBeDefined();
+    expect(tempOwner(path.basename(rows.file as string))?.pid).toBe(process.pid); // a killed run's file is swept
     expect(
       fs
         .readFileSync(rows.file as string, 'utf8')

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { tempPathFor } from '../../core/temp-files.js';
 import type { ParentRow } from './parents.js';
 
 /** Rows kept in memory before they go to disk, and handed to a child's reader at once. */
@@ -12,7 +12,7 @@ export const PARENT_ROWS_IN_MEMORY = 5000;
  * The parent records one run read, in order, for its child streams. A parent of a million records
  * would hold hundreds of MB as objects: past `limit` rows they are appended to a scratch file (one
  * JSON line each) and read back in chunks, so memory stays flat. Small parents never touch disk.
- * The file is named as a temp file of this process, so a later run sweeps it if this one is killed.
+ * The file has a temp name that says whose it is, so a later run sweeps it if this one is killed.
  */
 export class ParentRows {
   readonly #dir: string;
@@ -45,7 +45,7 @@ export class ParentRows {
   async #spill(): Promise<void> {
     if (!this.#file) {
       await fs.promises.mkdir(this.#dir, { recursive: true });
-      this.#file = path.join(this.#dir, `.${this.#name}.parents.jsonl.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      this.#file = tempPathFor(path.join(this.#dir, `${this.#name}.parents.jsonl`));
     }
     const text = `${this.#memory.map((r) => JSON.stringify(r)).join('\n')}\n`;
     await fs.promises.appendFile(this.#file, text);
