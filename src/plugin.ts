@@ -9,6 +9,8 @@ export interface PluginContext {
   log: Logger;
   /** Where the settings sit in the config file, for messages: "sources[0]". */
   at: string;
+  /** The state dir's scratch folder: what a killed run leaves there is swept by the next one. */
+  tempDir: string;
   /**
    * Sources only: the run was started by `serve`'s schedule, not asked for by a user. A source
    * then polls no more often than its API asks (GitHub's `X-Poll-Interval`).

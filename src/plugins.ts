@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { SluiceConfig } from './config/load.js';
 import { configErrorFrom } from './config/zod-errors.js';
 import { ConfigError } from './core/errors.js';
@@ -27,6 +28,9 @@ const WAREHOUSES: Record<string, WarehousePlugin<never>> = {
   postgres: postgresWarehouse as WarehousePlugin<never>,
   snowflake: snowflakeWarehouse as WarehousePlugin<never>,
 };
+
+/** Where plug-ins and steps keep scratch files: swept of a killed run's leftovers (see cleanupLeftovers). */
+export const tempDirOf = (config: SluiceConfig): string => path.join(config.stateDir, 'tmp');
 
 export const sourceTypes = (): string[] => Object.keys(SOURCES);
 
@@ -58,18 +62,23 @@ export function resolveSources(config: SluiceConfig, o: { scheduled?: boolean } 
     const parsed = plugin.configSchema.safeParse(entry);
     if (!parsed.success) throw configErrorFrom(parsed.error, at, config.file);
     const settings = parsed.data;
-    return { name: entry.name, type: entry.type, at, create: (log: Logger) => plugin.create(settings, { log, at, scheduled }) as Source };
+    return {
+      name: entry.name,
+      type: entry.type,
+      at,
+      create: (log: Logger) => plugin.create(settings, { log, at, scheduled, tempDir: tempDirOf(config) }) as Source,
+    };
   });
 }
 
 export async function createStorage(config: SluiceConfig, log: Logger): Promise<ObjectStore> {
   const plugin = STORAGES[config.storage.type];
   if (!plugin) throw new ConfigError(`storage.type: unknown storage type "${config.storage.type}"`);
-  return plugin.create(config.storage as never, { log, at: 'storage' });
+  return plugin.create(config.storage as never, { log, at: 'storage', tempDir: tempDirOf(config) });
 }
 
 export async function createWarehouse(config: SluiceConfig, log: Logger): Promise<Warehouse> {
   const plugin = WAREHOUSES[config.warehouse.type];
   if (!plugin) throw new ConfigError(`warehouse.type: unknown warehouse type "${config.warehouse.type}"`);
-  return plugin.create(config.warehouse as never, { log, at: 'warehouse' });
+  return plugin.create(config.warehouse as never, { log, at: 'warehouse', tempDir: tempDirOf(config) });
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/core/logger.js';
@@ -184,7 +185,7 @@ describe('amplitude source: a read that ends early', () => {
         concurrency: 4,
         max_hours_per_request: 2,
       });
-      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]' });
+      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() });
       const hours = Array.from({ length: 24 }, (_, i) => Date.parse(START) + i * HOUR);
       const signal = new AbortController().signal;
       for await (const m of source.read('events', {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../src/core/hours.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -35,7 +36,9 @@ describe('window math (UTC, no DST)', () => {
 
   it('derives the Amplitude window from lookback_days and lag_hours in whole hours', () => {
     const config = amplitudeSource.configSchema.parse({ name: 'amplitude', type: 'amplitude', api_key: 'k', secret_key: 's', lookback_days: 2, lag_hours: 3 });
-    const source = amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]' }) as Awaited<ReturnType<typeof amplitudeSource.create>>;
+    const source = amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() }) as Awaited<
+      ReturnType<typeof amplitudeSource.create>
+    >;
     const now = H('2026-05-10T10:37:00Z');
     const plan = 'window' in source && source.window ? source.window('events', now) : undefined;
     expect(plan).toEqual({ startMs: H('2026-05-08T10:00:00Z'), endMs: H('2026-05-10T07:00:00Z'), refreshHours: 0 });

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { isSluiceError, toSluiceError } from '../core/errors.js';
 import { floorHour, HOUR_MS } from '../core/hours.js';
 import type { JsonValue, Source } from '../core/source.js';
@@ -45,8 +44,7 @@ export async function fetchStream(project: Project, source: Source, stream: stri
   let next: JsonValue | undefined;
   const started = Date.now();
   try {
-    const scratchDir = path.join(project.config.stateDir, 'tmp');
-    for await (const msg of source.read(stream, { checkpoint, limit: o.limit, runId: o.runId, log, signal: o.signal, hours, scratchDir })) {
+    for await (const msg of source.read(stream, { checkpoint, limit: o.limit, runId: o.runId, log, signal: o.signal, hours, scratchDir: project.tempDir })) {
       switch (msg.type) {
         case 'records':
           await writer.write(msg.records);

@@ -1,6 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +7,7 @@ import { toSluiceError } from '../core/errors.js';
 import { collectGarbage } from '../core/memory.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { StreamSpec } from '../core/source.js';
+import { makeTempDir } from '../core/temp-files.js';
 import type { BatchToLoad, Warehouse } from '../core/warehouse.js';
 import { parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
@@ -53,7 +53,7 @@ export async function loadStream(project: Project, source: string, spec: StreamS
     const started = Date.now();
     const prepared: Prepared[] = [];
     try {
-      for (const o of group) prepared.push(await prepare(storage, warehouse, o));
+      for (const o of group) prepared.push(await prepare(storage, warehouse, o, project.tempDir));
       const results = await warehouse.load(
         table,
         prepared.map((p) => p.batch),
@@ -115,10 +115,10 @@ interface Prepared {
 const nothing = async () => {};
 
 /** A batch as the warehouse reads it: from storage with the store's checksum, or from a local file hashed as it is read. */
-async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBatch): Promise<Prepared> {
+async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBatch, tempDir: string): Promise<Prepared> {
   const batch = { key: o.key, version: o.version, size: o.size, partitionMs: o.partitionMs };
   if (warehouse.readsFrom === 'storage') return { batch: { ...batch, checksum: o.checksum ?? (await storage.sha256(o.key)) }, release: nothing };
-  const copy = await localCopy(storage, o.key);
+  const copy = await localCopy(storage, o.key, tempDir);
   return { batch: { ...batch, file: copy.file, checksum: copy.checksum }, release: copy.release };
 }
 
@@ -127,10 +127,10 @@ async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBat
  * local (batches are replaced by rename, never rewritten in place, and a source's sync waits for
  * its load), else a streamed copy hashed on the way.
  */
-async function localCopy(storage: ObjectStore, key: string): Promise<{ file: string; checksum: string; release: () => Promise<void> }> {
+async function localCopy(storage: ObjectStore, key: string, tempDir: string): Promise<{ file: string; checksum: string; release: () => Promise<void> }> {
   const direct = storage.localPath?.(key);
   if (direct) return { file: direct, checksum: await sha256Of(direct), release: nothing };
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
+  const dir = await makeTempDir(tempDir, 'load');
   const release = () => fs.promises.rm(dir, { recursive: true, force: true });
   const file = path.join(dir, path.posix.basename(key));
   const hash = createHash('sha256');

@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { Warehouse } from '../core/warehouse.js';
-import { createStorage, createWarehouse, type ResolvedSource, resolveSources } from '../plugins.js';
+import { createStorage, createWarehouse, type ResolvedSource, resolveSources, tempDirOf } from '../plugins.js';
 import { LocalStore } from '../storage/local/index.js';
 
 /**
@@ -19,6 +19,8 @@ export class Project {
   readonly log: Logger;
   /** Landing: a local folder in the state dir with the same layout as storage. */
   readonly landing: LocalStore;
+  /** Scratch files of a run (downloads, load copies): a killed run's are swept by the next. */
+  readonly tempDir: string;
   /** Shared by every `withLog` view (an own object, so a view's assignments reach the project). */
   private readonly opened: { storage?: Promise<ObjectStore>; warehouse?: Promise<Warehouse> } = {};
 
@@ -27,6 +29,7 @@ export class Project {
     this.log = log;
     this.sources = resolveSources(config);
     this.landing = new LocalStore(path.join(config.stateDir, 'landing'));
+    this.tempDir = tempDirOf(config);
   }
 
   /** The same project, logging with extra bindings (e.g. the run id); storage and warehouse are shared. */

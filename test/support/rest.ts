@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { SluiceError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -56,7 +57,7 @@ export function restEntry(sim: RestSim, over: Record<string, unknown> = {}): Rec
 }
 
 export function openSource(entry: Record<string, unknown>): Source {
-  return restSource.create(restSource.configSchema.parse(entry), { log: silentLogger, at: 'sources[0]' }) as Source;
+  return restSource.create(restSource.configSchema.parse(entry), { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() }) as Source;
 }
 
 export interface StreamRead {

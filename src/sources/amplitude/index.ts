@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SluiceError } from '../../core/errors.js';
@@ -44,7 +43,7 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
     async function* read(stream: string, rc: StreamReadContext): AsyncGenerator<SourceMessage> {
       if (stream !== 'events') throw new Error(`amplitude has no stream ${stream}`);
       const ranges = groupHours(rc.hours ?? [], config.max_hours_per_request);
-      const scratchDir = rc.scratchDir ?? os.tmpdir();
+      const scratchDir = rc.scratchDir ?? ctx.tempDir;
       await fs.promises.mkdir(scratchDir, { recursive: true });
       const client = { http, baseUrl, authorization, scratchDir, signal: rc.signal };
       const total = ranges.reduce((n, r) => n + rangeHours(r).length, 0);
@@ -91,7 +90,8 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
     /** One export hour, long past (a 404 "no data" is an answer too): a 401/403 throws. */
     async function check(signal?: AbortSignal): Promise<void> {
       const hour = exportHour(floorHour(Date.now()) - 400 * 24 * HOUR_MS);
-      const file = tempPathFor(path.join(os.tmpdir(), 'sluice-check.zip'));
+      await fs.promises.mkdir(ctx.tempDir, { recursive: true });
+      const file = tempPathFor(path.join(ctx.tempDir, 'check.zip'));
       try {
         await http.request({
           url: `${baseUrl}/api/2/export?start=${hour}&end=${hour}`,

@@ -5,6 +5,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { duckdbWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
+import { makeTempDir } from '../../core/temp-files.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
 import { localFile, pendingBatches } from '../pending.js';
@@ -37,12 +38,18 @@ export class DuckDbWarehouse implements Warehouse {
   readonly #conn: DuckDBConnection;
   readonly #tables = new Set<string>();
 
-  private constructor(instance: DuckDBInstance, conn: DuckDBConnection) {
+  /** Where cleaned copies of unreadable batches go (see sanitize.ts). */
+  readonly #tempDir: string;
+
+  private constructor(instance: DuckDBInstance, conn: DuckDBConnection, tempDir: string) {
     this.#instance = instance;
     this.#conn = conn;
+    this.#tempDir = tempDir;
   }
 
-  static async open(file: string, memoryLimit = DEFAULT_MEMORY): Promise<DuckDbWarehouse> {
+  /** `tempDir`: a folder swept of a killed run's leftovers (the state dir's `tmp`); default the system's. */
+  static async open(file: string, o: { memoryLimit?: string; tempDir?: string } = {}): Promise<DuckDbWarehouse> {
+    const memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY;
     let instance: DuckDBInstance;
     let conn: DuckDBConnection;
     try {
@@ -67,7 +74,7 @@ export class DuckDbWarehouse implements Warehouse {
         cause: error,
       });
     }
-    const wh = new DuckDbWarehouse(instance, conn);
+    const wh = new DuckDbWarehouse(instance, conn, o.tempDir ?? os.tmpdir());
     for (const sql of SETUP) await conn.run(sql);
     return wh;
   }
@@ -106,7 +113,7 @@ export class DuckDbWarehouse implements Warehouse {
         const culprits = await this.#unreadable(batches.filter((b) => !cleaned.has(b.key)));
         if (culprits.length === 0) throw attempt.unreadable;
         for (const batch of culprits) {
-          tmp ??= await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sluice-duckdb-'));
+          tmp ??= await makeTempDir(this.#tempDir, 'duckdb');
           const file = path.join(tmp, `${cleaned.size}.jsonl`);
           const notes = await sanitizeBatch(batch.key, localFile(batch), file);
           cleaned.set(batch.key, { source: { file, compression: 'none', notes: notes.length > 0 }, notes });
@@ -242,5 +249,5 @@ async function releaseMemory(conn: DuckDBConnection): Promise<void> {
 export const duckdbWarehouse: WarehousePlugin<z.infer<typeof duckdbWarehouseSchema>> = {
   type: 'duckdb',
   configSchema: duckdbWarehouseSchema,
-  create: (config) => DuckDbWarehouse.open(config.path, config.memory_limit ?? process.env.SLUICE_DUCKDB_MEMORY ?? DEFAULT_MEMORY),
+  create: (config, ctx) => DuckDbWarehouse.open(config.path, { memoryLimit: config.memory_limit ?? process.env.SLUICE_DUCKDB_MEMORY, tempDir: ctx.tempDir }),
 };
