@@ -1,4 +1,4 @@
-import type { RunRecord, StreamReport } from '../pipeline/run-record.js';
+import type { RunRecord, SchemaDrift, StreamReport } from '../pipeline/run-record.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -24,9 +24,18 @@ function streamLine(s: StreamReport, steps: readonly string[]): string {
   return `${s.source}/${s.stream}: ${parts.join(', ')}`;
 }
 
+/** One drift row as a sentence: `new field region (string), first in dt=…/x.jsonl.gz line 4`. */
+export function driftText(d: SchemaDrift): string {
+  const types = (t: readonly string[]) => (t.length ? t.join(', ') : 'none');
+  const what =
+    d.kind === 'new_field' ? `new field ${d.path} (${types(d.types_after)})` : `type change ${d.path} (${types(d.types_before)} → ${types(d.types_after)})`;
+  return `${what}, first in ${d.batch} line ${d.line}`;
+}
+
 export function renderRun(record: RunRecord, steps: readonly string[]): string {
   const lines = record.streams.map((s) => streamLine(s, steps));
   for (const s of record.streams) {
+    for (const d of s.schema_drift ?? []) lines.push(`  drift ${s.source}/${s.stream}: ${driftText(d)}`);
     for (const w of s.warnings) lines.push(`  warning ${s.source}/${s.stream}: ${w.message}`);
     for (const e of s.errors) lines.push(`  failed ${s.source}/${s.stream} ${e.unit}: ${e.message}${e.hint ? `\n    → ${e.hint}` : ''}`);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Secret } from '../core/redact.js';
+import { schemaContractSchema } from './schema-contract.js';
 
 /** A secret setting: a string in YAML, a self-redacting Secret once parsed. */
 export const secret = z.string().transform((value) => new Secret(value));
@@ -89,6 +90,8 @@ export const sourceBase = {
   max_retries: z.int().min(0).max(20).default(5),
   /** The first backoff step; tests and impatient users can lower it. */
   retry_base_ms: z.int().min(1).default(500),
+  /** DESIGN §9: the schema contract of the source's streams. */
+  schema: schemaContractSchema.optional(),
 };
 
 /** A source entry before its plug-in checks its own keys. */

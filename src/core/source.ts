@@ -1,5 +1,6 @@
 import type { SluiceError } from './errors.js';
 import type { Logger } from './logger.js';
+import type { SchemaContract } from './schema.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -11,6 +12,8 @@ export interface StreamSpec {
   mode: StreamMode;
   /** Field names of the record key; the warehouse merges on them. */
   primaryKey: string[];
+  /** DESIGN §9: what loading it learns and refuses; the default contract when undefined. */
+  schema?: SchemaContract;
 }
 
 /** One record exactly as the API returned it, with the time that decides its hour. */

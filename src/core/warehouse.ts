@@ -1,3 +1,4 @@
+import type { SchemaChange, SchemaContract, StreamSchema } from './schema.js';
 import type { StreamMode } from './source.js';
 
 export interface TableSpec {
@@ -5,6 +6,8 @@ export interface TableSpec {
   stream: string;
   mode: StreamMode;
   primaryKey: string[];
+  /** DESIGN §9: what the load learns and refuses; the default contract when undefined. */
+  schema?: SchemaContract;
 }
 
 export interface LedgerEntry {
@@ -49,6 +52,10 @@ export interface LoadResult {
   rejected: number;
   /** The ledger already held this batch, same content, when the load took the table's lock: nothing was done. */
   skipped?: boolean;
+  /** DESIGN §9: the drift this batch brought (first seen in it), as written to `sluice._schema_changes`. */
+  schemaChanges?: SchemaChange[];
+  /** New field paths the transaction left untracked: the stream has too many (a map-like object). */
+  untrackedPaths?: number;
 }
 
 export interface TableStats {
@@ -86,5 +93,13 @@ export interface Warehouse {
   stats(table: TableSpec): Promise<TableStats>;
   /** Optional: the ledger with per-batch counts, so `status` can reconcile storage batch by batch. */
   ledgerDetail?(source: string, stream: string): Promise<Map<string, LedgerDetail>>;
+  /**
+   * DESIGN §9, where the warehouse keeps it (`load` then learns it and enforces the contract): the
+   * schema seen of a stream, its drift (oldest first, the newest `limit`), and which top-level
+   * fields hold an ISO-8601 time in every row of the raw table that has them as strings.
+   */
+  schema?(source: string, stream: string): Promise<StreamSchema>;
+  schemaChanges?(source: string, stream: string, limit?: number): Promise<SchemaChange[]>;
+  timeFields?(table: TableSpec, names: readonly string[]): Promise<Map<string, { iso: boolean; offsets: boolean }>>;
   close(): Promise<void>;
 }

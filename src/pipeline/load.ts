@@ -13,6 +13,7 @@ import { parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
+import { assertContract, noteSchema } from './schema.js';
 
 /**
  * Loads the batches in storage that the ledger lacks, or whose content changed since they were
@@ -48,7 +49,8 @@ export async function loadStream(project: Project, source: string, spec: StreamS
     }
   }
 
-  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
+  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey, schema: spec.schema };
+  assertContract(warehouse, source, spec);
   for (const group of transactions(plan.todo, spec.mode)) {
     const started = Date.now();
     const prepared: Prepared[] = [];
@@ -64,6 +66,7 @@ export async function loadStream(project: Project, source: string, spec: StreamS
         report.loaded_batches++;
         report.loaded_rows += r.rows;
         report.rejected += r.rejected;
+        noteSchema(report, r, log);
       }
       log.debug({ batches: group.length, ms: Date.now() - started }, 'load.transaction.done');
     } catch (error) {

@@ -24,6 +24,19 @@ export interface StreamReport {
   window?: { start: string; end: string; hours_missing: number; hours_refreshed: number };
   warnings: Array<{ code: string; message: string; detail?: Record<string, unknown> }>;
   errors: Array<{ unit: string; code: string; message: string; hint?: string }>;
+  /** DESIGN §9: drift the load recorded in `sluice._schema_changes`, per kind (absent in older records). */
+  schema_changes?: { new_field: number; type_change: number };
+  /** …and the first of those rows. */
+  schema_drift?: SchemaDrift[];
+}
+
+export interface SchemaDrift {
+  kind: 'new_field' | 'type_change';
+  path: string;
+  types_before: string[];
+  types_after: string[];
+  batch: string;
+  line: number;
 }
 
 export interface RunRecord {
@@ -65,6 +78,7 @@ export function emptyReport(source: string, stream: string): StreamReport {
     checkpoint_advanced: false,
     warnings: [],
     errors: [],
+    schema_changes: { new_field: 0, type_change: 0 },
   };
 }
 

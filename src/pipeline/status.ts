@@ -7,6 +7,7 @@ import { checkpointKey, newestSnapshot, parseBatchKey, streamPrefix } from '../s
 import { countGzipLines, LineCountCache } from './line-count.js';
 import type { Project } from './project.js';
 import { type RunRecord, readRunRecords } from './run-record.js';
+import { type SchemaChangeView, streamDrift } from './schema.js';
 import { type HourRangeText, type HourState, hourRanges, hourStates } from './status-hours.js';
 
 /** Lines in storage = rows loaded + rejects, batch by batch (DESIGN §3.5). */
@@ -62,6 +63,8 @@ export interface StreamStatus {
   last_run: (Pick<RunRecord, 'run_id' | 'command' | 'status' | 'started_at' | 'finished_at'> & { errors: number }) | undefined;
   last_success_at: string | undefined;
   hours: HourState[];
+  /** DESIGN §9: fields tracked and the newest drift (undefined when the warehouse keeps no schema). */
+  schema: { fields: number; changes: SchemaChangeView[] } | undefined;
 }
 
 export interface StatusOptions {
@@ -178,6 +181,7 @@ async function streamStatus(i: StreamInputs): Promise<StreamStatus> {
       : undefined,
     last_success_at: lastOk?.finished_at,
     hours,
+    schema: await streamDrift(warehouse, source.name, spec.name),
   };
 }
 

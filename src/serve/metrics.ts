@@ -11,6 +11,8 @@ export class ServeMetrics {
   readonly #lastDuration = new Map<string, number>();
   readonly #running = new Set<string>();
   readonly #skipped = new Map<string, number>();
+  /** DESIGN §9 drift, by `source \0 stream \0 kind`. */
+  readonly #schemaChanges = new Map<string, number>();
   readonly #sources: readonly string[];
 
   constructor(sources: readonly string[]) {
@@ -35,6 +37,9 @@ export class ServeMetrics {
       const k = `${s.source}\u0000${s.stream}`;
       this.#rows.set(k, (this.#rows.get(k) ?? 0) + s.loaded_rows);
       this.#rejected.set(k, (this.#rejected.get(k) ?? 0) + s.rejected);
+      for (const [kind, n] of Object.entries(s.schema_changes ?? {})) {
+        if (n > 0) this.#schemaChanges.set(`${k}\u0000${kind}`, (this.#schemaChanges.get(`${k}\u0000${kind}`) ?? 0) + n);
+      }
     }
   }
 
@@ -67,6 +72,15 @@ export class ServeMetrics {
     );
     family('sluice_rows_loaded_total', 'counter', 'Rows loaded into the warehouse by this process.', byStream(this.#rows));
     family('sluice_rows_rejected_total', 'counter', 'Lines sent to sluice._rejects by this process.', byStream(this.#rejected));
+    family(
+      'sluice_schema_changes_total',
+      'counter',
+      'Schema drift (new fields, type changes) recorded in sluice._schema_changes by this process.',
+      [...this.#schemaChanges].map(([k, v]) => {
+        const [source, stream, kind] = k.split('\u0000') as [string, string, string];
+        return [`{source="${label(source)}",stream="${label(stream)}",kind="${label(kind)}"}`, v];
+      }),
+    );
     family(
       'sluice_last_success_timestamp_seconds',
       'gauge',

@@ -17,7 +17,7 @@ export function registerRuns(program: Command): void {
         if (runs.length === 0) return 'no runs yet';
         const sum = (r: (typeof runs)[number], k: 'fetched' | 'loaded_rows' | 'rejected') => r.streams.reduce((n, s) => n + s[k], 0);
         return table(
-          ['run', 'command', 'sources', 'status', 'seconds', 'fetched', 'loaded', 'rejected', 'warnings'],
+          ['run', 'command', 'sources', 'status', 'seconds', 'fetched', 'loaded', 'rejected', 'drift', 'warnings'],
           runs.map((r) => [
             r.run_id,
             r.command,
@@ -27,6 +27,7 @@ export function registerRuns(program: Command): void {
             sum(r, 'fetched'),
             sum(r, 'loaded_rows'),
             sum(r, 'rejected'),
+            r.streams.reduce((n, s) => n + (s.schema_changes?.new_field ?? 0) + (s.schema_changes?.type_change ?? 0), 0),
             r.streams.reduce((n, s) => n + s.warnings.length, 0),
           ]),
         );

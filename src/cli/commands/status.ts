@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { projectStatus, type StreamStatus } from '../../pipeline/status.js';
 import { completenessGrid } from '../../pipeline/status-hours.js';
 import { print, withProject } from '../context.js';
-import { table } from '../render.js';
+import { driftText, table } from '../render.js';
 
 function checkpointSummary(s: StreamStatus): string {
   const c = s.checkpoint as { feeds?: Record<string, { newest_at?: string; newest_id?: string }> } | undefined;
@@ -46,6 +46,10 @@ function streamDetail(s: StreamStatus): string {
   }
   lines.push(...reconciliationLines(s));
   lines.push(`  checkpoint: ${checkpointSummary(s)}`);
+  if (s.schema) {
+    lines.push(`  schema: ${s.schema.fields} fields tracked; ${s.schema.changes.length ? 'drift (newest last):' : 'no drift'}`);
+    for (const c of s.schema.changes) lines.push(`    ${c.at.slice(0, 19).replace('T', ' ')} ${driftText(c)} (run ${c.run_id})`);
+  }
   lines.push(`  freshness: newest loaded hour ${s.newest_loaded_hour ?? '-'} (${age(s.freshness_seconds)} ago)`);
   lines.push(
     s.last_run

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { contractOf } from '../../config/schema-contract.js';
 import { SluiceError } from '../../core/errors.js';
 import { floorHour, HOUR_MS } from '../../core/hours.js';
 import { mapPool } from '../../core/pool.js';
@@ -105,7 +106,15 @@ export const amplitudeSource: SourcePlugin<AmplitudeConfig> = {
       }
     }
 
-    return { name: config.name, type: 'amplitude', streams: () => STREAMS, read, window, check, close: () => http.close() };
+    return {
+      name: config.name,
+      type: 'amplitude',
+      streams: () => STREAMS.map((s) => ({ ...s, schema: contractOf(config.schema) })),
+      read,
+      window,
+      check,
+      close: () => http.close(),
+    };
   },
 };
 

@@ -1,3 +1,4 @@
+import { contractOf } from '../../config/schema-contract.js';
 import { isSluiceError, toSluiceError } from '../../core/errors.js';
 import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
@@ -103,7 +104,7 @@ export const githubSource: SourcePlugin<GithubConfig> = {
     return {
       name: config.name,
       type: 'github',
-      streams: () => STREAMS,
+      streams: () => STREAMS.map((s) => ({ ...s, schema: contractOf(config.schema) })),
       read,
       check,
       close: () => http.close(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identifier, secret, sourceBase } from '../../config/schema.js';
+import { schemaContractSchema } from '../../config/schema-contract.js';
 
 /** A field of a JSON response: a name, or a dotted path such as `meta.next_cursor`. */
 const fieldPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'expected a field name or a dotted path such as data.items');
@@ -57,6 +58,8 @@ const streamSchema = z.strictObject({
   paginate: paginateSchema.default({ type: 'none' }),
   /** Another stream of this source: this one is fetched once per record of it, `{field}` filled from it. */
   parent: identifier.optional(),
+  /** DESIGN §9: this stream's schema contract, over the source's `schema:`. */
+  schema: schemaContractSchema.optional(),
 });
 
 const PLACEHOLDER = /\{([^{}]+)\}/g;

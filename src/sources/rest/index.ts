@@ -1,3 +1,4 @@
+import { contractOf } from '../../config/schema-contract.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
 import { httpClientFor } from '../../http/for-source.js';
 import type { SourcePlugin } from '../../plugin.js';
@@ -38,6 +39,7 @@ export const restSource: SourcePlugin<RestConfig> = {
         mode: s.mode === 'incremental' ? 'cursor' : 'full',
         // Children of different parents never collide: their key starts with the parent's.
         primaryKey: [...(parent?.primary_key.map(parentKeyColumn) ?? []), ...s.primary_key],
+        schema: contractOf(config.schema, s.schema),
       };
     });
 

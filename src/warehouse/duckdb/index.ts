@@ -5,15 +5,18 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { duckdbWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
+import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import { makeTempDir } from '../../core/temp-files.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import type { WarehousePlugin } from '../../plugin.js';
 import { localFile, pendingBatches } from '../pending.js';
+import { schemaResults, trackSchema } from '../schema-learn.js';
 import { quoteIdent as qi, quoteLiteral as ql, rawTableName } from '../sql.js';
 import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, readDuckLedgerOf, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
 import { type BatchSource, groupLoadSql, lineReader, NOTES } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
+import { duckSchemaSession, readDuckSchema, readDuckSchemaChanges, readDuckTimeFields, SCHEMA_SETUP } from './schema-sql.js';
 
 const SETUP = [
   'CREATE SCHEMA IF NOT EXISTS raw',
@@ -22,6 +25,7 @@ const SETUP = [
   `CREATE TABLE IF NOT EXISTS sluice._rejects (
      batch_key VARCHAR NOT NULL, line_number BIGINT NOT NULL, reason VARCHAR NOT NULL, line VARCHAR,
      run_id VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)`,
+  ...SCHEMA_SETUP,
 ];
 
 /** DuckDB's cap for a load; `memory_limit` in the config changes it. */
@@ -172,6 +176,18 @@ export class DuckDbWarehouse implements Warehouse {
         }
         throw error;
       }
+      // DESIGN §9: the schema learns from the staged rows (a frozen contract rejects lines there first).
+      const contract = t.schema ?? DEFAULT_CONTRACT;
+      const schema = contract.track
+        ? await trackSchema(duckSchemaSession(this.#conn, t.source, t.stream), {
+            source: t.source,
+            stream: t.stream,
+            contract,
+            batches: todo.map((b) => b.key),
+            runId,
+            now: new Date(),
+          })
+        : undefined;
       const perFile = new Map<number, { rows: number; rejected: number }>();
       let distinct = 0;
       for (const [f, good, bad, keys] of (await this.#conn.runAndReadAll(sql.counts)).getRows()) {
@@ -180,7 +196,7 @@ export class DuckDbWarehouse implements Warehouse {
       }
       for (const statement of sql.apply({ perFile, distinct })) await this.#conn.run(statement);
       await this.#conn.run('COMMIT');
-      const byKey = new Map(todo.map((b, f) => [b.key, perFile.get(f) ?? { rows: 0, rejected: 0 }]));
+      const byKey = new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(schema, b.key, f) }]));
       return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
     } catch (error) {
       await this.#conn.run('ROLLBACK').catch(() => {});
@@ -212,6 +228,22 @@ export class DuckDbWarehouse implements Warehouse {
   /** Per-batch counts for `status`'s reconciliation. */
   ledgerDetail(source: string, stream: string) {
     return readDuckLedgerDetail(this.#conn, source, stream);
+  }
+
+  schema(source: string, stream: string) {
+    return readDuckSchema(this.#conn, source, stream);
+  }
+
+  schemaChanges(source: string, stream: string, limit?: number) {
+    return readDuckSchemaChanges(this.#conn, source, stream, limit);
+  }
+
+  async timeFields(t: TableSpec, names: readonly string[]) {
+    const exists = await this.#conn.runAndReadAll(
+      `SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ${ql(rawTableName(t.source, t.stream))}`,
+    );
+    if (Number(exists.getRows()[0]?.[0] ?? 0) === 0) return new Map();
+    return readDuckTimeFields(this.#conn, `raw.${qi(rawTableName(t.source, t.stream))}`, names);
   }
 
   async stats(t: TableSpec): Promise<TableStats> {

@@ -8,6 +8,7 @@ import type { WarehousePlugin } from '../../plugin.js';
 import { PgSession, parseTarget } from './connection.js';
 import { loadGroup, lockKey } from './load-group.js';
 import { RECORD_VERSIONS_SQL, rawTable, SETUP_IF_MISSING, SETUP_MISSING_SQL, SETUP_SQL } from './load-sql.js';
+import { readPgSchema, readPgSchemaChanges, readPgTimeFields, SCHEMA_SETUP_SQL } from './schema-sql.js';
 
 export type PostgresWarehouseConfig = z.infer<typeof postgresWarehouseSchema>;
 
@@ -84,6 +85,21 @@ export class PostgresWarehouse implements Warehouse {
     });
   }
 
+  schema(source: string, stream: string) {
+    return this.#session.run('reading the schema', (c) => readPgSchema(c, source, stream));
+  }
+
+  schemaChanges(source: string, stream: string, limit?: number) {
+    return this.#session.run('reading the schema changes', (c) => readPgSchemaChanges(c, source, stream, limit));
+  }
+
+  timeFields(t: TableSpec, names: readonly string[]) {
+    return this.#session.run('reading time fields', async (c) => {
+      const exists = await c.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [rawTable(t)]);
+      return exists.rows[0]?.ok ? readPgTimeFields(c, rawTable(t), names) : new Map<string, { iso: boolean; offsets: boolean }>();
+    });
+  }
+
   async close(): Promise<void> {
     await this.#session.close();
   }
@@ -94,7 +110,7 @@ async function setup(c: pg.Client): Promise<void> {
   await c.query('BEGIN');
   try {
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey('setup')]);
-    for (const sql of SETUP_SQL) await c.query(sql);
+    for (const sql of [...SETUP_SQL, ...SCHEMA_SETUP_SQL]) await c.query(sql);
     const missing = (await c.query<Record<keyof typeof SETUP_IF_MISSING, boolean>>(SETUP_MISSING_SQL)).rows[0];
     for (const [what, sql] of Object.entries(SETUP_IF_MISSING)) if (missing?.[what as keyof typeof SETUP_IF_MISSING] !== false) await c.query(sql);
     await c.query('COMMIT');

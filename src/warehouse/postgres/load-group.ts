@@ -4,8 +4,10 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
 import { localFile, pendingBatches } from '../pending.js';
+import { schemaResults, trackSchema } from '../schema-learn.js';
 import { timestampText } from '../sql.js';
 import { copyRows, type StageFile, type StageFormat } from './copy-rows.js';
 import {
@@ -26,6 +28,7 @@ import {
   rawTable,
   stageSql,
 } from './load-sql.js';
+import { FROZEN, pgSchemaSession } from './schema-sql.js';
 
 type Counts = Map<number, { rows: number; rejected: number }>;
 
@@ -77,10 +80,27 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
     await c.query('ROLLBACK TO SAVEPOINT sluice_fast');
     counts = await checkedPath(c, t, files);
   }
+  // DESIGN §9: the schema learns from the staged rows; a frozen contract moves lines out first.
+  const contract = t.schema ?? DEFAULT_CONTRACT;
+  const schema = contract.track
+    ? await trackSchema(pgSchemaSession(c, t.source, t.stream), {
+        source: t.source,
+        stream: t.stream,
+        contract,
+        batches: todo.map((b) => b.key),
+        runId,
+        now: new Date(),
+      })
+    : undefined;
+  for (const [b, n] of schema?.frozen ?? []) {
+    const x = counts.get(b) ?? { rows: n, rejected: 0 };
+    counts.set(b, { rows: x.rows - n, rejected: x.rejected + n });
+  }
   const rows = [...counts.values()].reduce((n, x) => n + x.rows, 0);
   if (rows > 0) await merge(c, t);
   await c.query(DELETE_REJECTS_SQL);
   if (checked) await c.query(INSERT_REJECTS_SQL, [runId]);
+  if (schema && schema.frozen.size > 0) await c.query(INSERT_FROZEN_SQL, [runId]);
 
   const countOf = (i: number) => counts.get(i) ?? { rows: 0, rejected: 0 };
   await c.query(INSERT_LEDGER_SQL, [
@@ -94,9 +114,12 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
     todo.map((_, i) => countOf(i).rows),
     todo.map((_, i) => countOf(i).rejected),
   ]);
-  const byKey = new Map(todo.map((b, i) => [b.key, countOf(i)]));
+  const byKey = new Map(todo.map((b, i) => [b.key, { ...countOf(i), ...schemaResults(schema, b.key, i) }]));
   return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
 }
+
+const INSERT_FROZEN_SQL = `INSERT INTO sluice._rejects (batch_key, line_number, reason, line, run_id, rejected_at)
+  SELECT t.batch_key, f.n, f.reason, f.line, $1, now() FROM ${FROZEN} f JOIN pg_temp._sluice_batches t USING (b)`;
 
 /** Another load of the table is running: wait for it (it may load our batches), but not forever. */
 async function waitForLock(c: pg.Client, table: string, key: string, log: Logger): Promise<void> {

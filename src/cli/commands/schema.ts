@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { projectSchema, type StreamSchemaView } from '../../pipeline/schema.js';
+import { print, withProject } from '../context.js';
+import { driftText, table } from '../render.js';
+
+const when = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+const percent = (share: number) => `${share >= 0.9995 || share === 0 ? Math.round(share * 100) : (share * 100).toFixed(1)}%`;
+
+/** A field's types; with their row counts when it carried more than one. */
+function typesText(f: StreamSchemaView['fields'][number]): string {
+  if (f.types.length < 2) return f.types.join('');
+  return f.types.map((t) => `${t} ${f.type_rows[t as keyof typeof f.type_rows] ?? 0}`).join(', ');
+}
+
+export function renderSchema(views: readonly StreamSchemaView[]): string {
+  if (views.length === 0) return 'no streams';
+  return views
+    .map((v) => {
+      const head = `${v.source}.${v.stream}: ${v.rows} rows loaded, ${v.fields.length} field paths`;
+      if (v.fields.length === 0) return `${head} (nothing loaded with schema tracking yet)`;
+      const fields = table(
+        ['path', 'types', 'rows', 'share', 'first seen', 'last seen'],
+        v.fields.map((f) => [f.path, typesText(f), f.rows, percent(f.share), when(f.first_seen_at), when(f.last_seen_at)]),
+      );
+      const drift = v.changes.length
+        ? ['drift (newest last):', ...v.changes.map((c) => `  ${when(c.at)} ${driftText(c)} (run ${c.run_id})`)]
+        : ['no drift since the baseline'];
+      return [head, fields, ...drift].join('\n');
+    })
+    .join('\n\n');
+}
+
+export function registerSchema(program: Command): void {
+  program
+    .command('schema [stream]')
+    .description('the fields each stream has carried (SOURCE or SOURCE.STREAM; all by default): types, share of rows, first and last seen, drift')
+    .option('--changes <n>', 'drift rows to show per stream', '20')
+    .action(async (selector: string | undefined, opts: { changes: string }, self: Command) => {
+      await withProject(self, async (project, g) => {
+        const streams = await projectSchema(project, selector, { changes: Math.max(0, Number(opts.changes) || 0) });
+        print(g, { streams }, () => renderSchema(streams));
+      });
+    });
+}
