@@ -36,6 +36,8 @@ export interface KnownPath {
   segments: string[];
   /** Index of the parent in `paths`; -1 for a top-level field. */
   parent: number;
+  /** Known to have held numbers (integer or number). */
+  numeric: boolean;
 }
 
 /** An object whose keys the check counts: the record itself (`index` -1) or a known path. */
@@ -69,7 +71,7 @@ export function knownTree(known: ReadonlyMap<string, SchemaField>, maxDepth: num
     const parent = segments.length === 1 ? -1 : index.get(formatPath(segments.slice(0, -1)));
     if (parent === undefined) continue; // its parent is not known (an older, deeper schema): it is learnt again
     index.set(f.path, paths.length);
-    paths.push({ path: f.path, segments, parent });
+    paths.push({ path: f.path, segments, parent, numeric: f.types.includes('integer') || f.types.includes('number') });
   }
   const objects: KnownObject[] = [{ segments: [], index: -1 }];
   paths.forEach((p, i) => {

@@ -164,7 +164,11 @@ export class DuckDbWarehouse implements Warehouse {
         batch,
         source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
       }));
-      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
+      // DESIGN §9: the stage fingerprints each row's shape against the schema known so far (schema-sql.ts).
+      const contract = t.schema ?? DEFAULT_CONTRACT;
+      const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream) : undefined;
+      const signature = await schema?.prepare(contract.maxDepth);
+      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', signature });
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
       await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
       try {
@@ -176,17 +180,9 @@ export class DuckDbWarehouse implements Warehouse {
         }
         throw error;
       }
-      // DESIGN §9: the schema learns from the staged rows (a frozen contract rejects lines there first).
-      const contract = t.schema ?? DEFAULT_CONTRACT;
-      const schema = contract.track
-        ? await trackSchema(duckSchemaSession(this.#conn, t.source, t.stream), {
-            source: t.source,
-            stream: t.stream,
-            contract,
-            batches: todo.map((b) => b.key),
-            runId,
-            now: new Date(),
-          })
+      // The schema learns from the staged rows (a frozen contract rejects lines there first).
+      const learnt = schema
+        ? await trackSchema(schema, { source: t.source, stream: t.stream, contract, batches: todo.map((b) => b.key), runId, now: new Date() })
         : undefined;
       const perFile = new Map<number, { rows: number; rejected: number }>();
       let distinct = 0;
@@ -196,7 +192,7 @@ export class DuckDbWarehouse implements Warehouse {
       }
       for (const statement of sql.apply({ perFile, distinct })) await this.#conn.run(statement);
       await this.#conn.run('COMMIT');
-      const byKey = new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(schema, b.key, f) }]));
+      const byKey = new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(learnt, b.key, f) }]));
       return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
     } catch (error) {
       await this.#conn.run('ROLLBACK').catch(() => {});

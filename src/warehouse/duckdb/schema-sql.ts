@@ -45,30 +45,49 @@ const num = (v: DuckDBValue | undefined) => Number(v ?? 0);
 const list = (v: DuckDBValue | undefined): DuckDBValue[] => [...((v as { items?: DuckDBValue[] } | null)?.items ?? [])];
 const text = (v: DuckDBValue | undefined) => (v == null ? null : String(v));
 
+/** The schema session of a DuckDB load: `prepare` before the stage is built, whose rows then carry the fingerprint. */
+export interface DuckSchemaSession extends SchemaSession {
+  /** Reads the known schema; the fingerprint for the stage's `signature`, undefined while nothing is known. */
+  prepare(maxDepth: number): Promise<string | undefined>;
+}
+
 /**
  * The load transaction's view of the schema, over the group's stage (`_sluice_stage`: one row per
- * line, `reason` NULL for a good row whose JSON is `j`). A group usually brings nothing new, so a
- * cheap check comes first: the types of the known paths and the number of keys of the known
- * objects, per row, grouped. Only when a row has more keys than the schema knows does a second
- * pass read each row's whole structure (`json_structure`), grouped the same way.
+ * line, `reason` NULL for a good row whose JSON is `j`). A group usually brings nothing new, so
+ * each good row gets a fingerprint as the stage is built (while its JSON is at hand): a hash of
+ * the types of the known paths and of the number of keys of the known objects. The rows are
+ * grouped by it and one row of each group tells what they carry. Only when a row holds more keys
+ * than the schema knows does a second pass read each row's whole structure (`json_structure`).
+ * (Two different fingerprints sharing a 64-bit hash would be read as one: a chance of about
+ * n²/2^65 for n distinct fingerprints, a few hundred at most.)
  */
-export function duckSchemaSession(conn: DuckDBConnection, source: string, stream: string): SchemaSession {
+export function duckSchemaSession(conn: DuckDBConnection, source: string, stream: string): DuckSchemaSession {
+  let cached: Map<string, SchemaField> | undefined;
+  let fingerprint: { tree: ReturnType<typeof knownTree>; known: ReadonlyMap<string, SchemaField>; maxDepth: number } | undefined;
+  const known = async () => {
+    cached ??= await readKnown(conn, source, stream);
+    return cached;
+  };
   return {
-    async known() {
-      const reader = await conn.runAndReadAll(
-        `SELECT path, types, rows, CAST(type_rows AS VARCHAR), first_batch, last_batch, epoch_ms(first_seen_at), epoch_ms(last_seen_at)
-           FROM sluice._schema WHERE source = ${ql(source)} AND stream = ${ql(stream)}`,
-      );
-      return new Map(reader.getRows().map((r) => [String(r[0]), fieldOf(r)]));
+    known,
+
+    async prepare(maxDepth) {
+      const k = await known();
+      if (k.size === 0) return undefined;
+      const tree = knownTree(k, maxDepth);
+      fingerprint = { tree, known: k, maxDepth };
+      return `hash(${typesExpr(tree)}, ${keyCountsExpr(tree)})`;
     },
 
-    async observe(known, maxDepth) {
-      if (known.size > 0) {
-        const checked = await check(conn, known, maxDepth);
-        if (checked) return checked;
-      }
-      const out: Observed = new Map();
-      const reader = await conn.runAndReadAll(`SELECT json_structure(j) AS s, count(*), min(f * 4294967296 + line_no), min(f), max(f) ${GOOD} GROUP BY s`);
+    async observe(k, maxDepth) {
+      const checked = k.size > 0 && fingerprint?.known === k && fingerprint.maxDepth === maxDepth ? await check(conn, fingerprint.tree) : undefined;
+      if (checked && checked.novel.length === 0) return checked.observed;
+      // The rows the check could not read (all of them at the baseline): their whole structure.
+      const out: Observed = checked?.observed ?? new Map();
+      const which = checked ? ` AND _sluice_sig IN (${checked.novel.join(', ')})` : '';
+      const reader = await conn.runAndReadAll(
+        `SELECT json_structure(j) AS s, count(*), min(f * 4294967296 + line_no), min(f), max(f) ${GOOD}${which} GROUP BY s`,
+      );
       for (const [s, n, first, f0, f1] of reader.getRows()) {
         addStructure(out, structureTypes(JSON.parse(String(s)), maxDepth, jsonType), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
       }
@@ -105,29 +124,45 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
   };
 }
 
+type Tree = ReturnType<typeof knownTree>;
+const typesExpr = (tree: Tree) => `json_type(j, [${tree.paths.map((p) => ql(pointer(p.segments))).join(', ')}])`;
+const keyCountsExpr = (tree: Tree) => `list_transform(json_keys(j, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}]), k -> len(k))`;
+
 /**
- * The cheap pass: per row, the type of every known path and the key count of every known object.
- * Returns undefined when some row has a key the schema does not know (the full pass then runs).
+ * The cheap pass: the good rows grouped by fingerprint, then the types and key counts of the
+ * first row of each group. A group with a key the schema does not know, or an object where it
+ * knows none, is `novel`: the full pass reads those rows.
  */
-async function check(conn: DuckDBConnection, known: ReadonlyMap<string, SchemaField>, maxDepth: number): Promise<Observed | undefined> {
-  const tree = knownTree(known, maxDepth);
+async function check(conn: DuckDBConnection, tree: Tree): Promise<{ observed: Observed; novel: string[] }> {
+  const observed: Observed = new Map();
+  const novel: string[] = [];
+  const groups = (
+    await conn.runAndReadAll(`SELECT _sluice_sig, count(*), min(f * 4294967296 + line_no) AS first, min(f), max(f) ${GOOD} GROUP BY _sluice_sig`)
+  ).getRows();
+  if (groups.length === 0) return { observed, novel };
+  const reps = new Map<number, DuckDBValue[]>();
   const reader = await conn.runAndReadAll(
-    `SELECT json_type(j, [${tree.paths.map((p) => ql(pointer(p.segments))).join(', ')}]) AS t,
-       list_transform(json_keys(j, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}]), k -> len(k)) AS kl,
-       count(*), min(f * 4294967296 + line_no), min(f), max(f)
-     ${GOOD} GROUP BY ALL`,
+    `SELECT f * 4294967296 + line_no AS first, ${typesExpr(tree)}, ${keyCountsExpr(tree)} ${GOOD} AND f * 4294967296 + line_no IN (${groups.map((g) => num(g[2])).join(', ')})`,
   );
-  const out: Observed = new Map();
-  for (const [t, kl, n, first, f0, f1] of reader.getRows()) {
-    const types = list(t).map((x) => (x == null ? undefined : jsonType(String(x))));
-    const keys = list(kl).map((x) => (x == null ? undefined : num(x)));
+  for (const r of reader.getRows()) reps.set(num(r[0]), r);
+  for (const [sig, n, first, f0, f1] of groups) {
+    const rep = reps.get(num(first));
+    const types = list(rep?.[1]).map((x) => (x == null ? undefined : jsonType(String(x))));
+    const keys = list(rep?.[2]).map((x) => (x == null ? undefined : num(x)));
     const present = tree.present(types);
-    // A key the schema lacks, or an object where the schema knows none (its fields are unknown): the full pass.
-    if (tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index))) return undefined;
-    if (present.newObjects()) return undefined;
-    addStructure(out, present.pairs(), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
+    const unknownKey = tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index));
+    if (!rep || unknownKey || present.newObjects()) novel.push(String(sig));
+    else addStructure(observed, present.pairs(), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
   }
-  return out;
+  return { observed, novel };
+}
+
+async function readKnown(conn: DuckDBConnection, source: string, stream: string): Promise<Map<string, SchemaField>> {
+  const reader = await conn.runAndReadAll(
+    `SELECT path, types, rows, CAST(type_rows AS VARCHAR), first_batch, last_batch, epoch_ms(first_seen_at), epoch_ms(last_seen_at)
+       FROM sluice._schema WHERE source = ${ql(source)} AND stream = ${ql(stream)}`,
+  );
+  return new Map(reader.getRows().map((r) => [String(r[0]), fieldOf(r)]));
 }
 
 /** SQL: a staged row carries the rule's path (with one of its types), every ancestor an object. */
@@ -172,7 +207,7 @@ function fieldOf(r: readonly (DuckDBValue | undefined)[]): SchemaField {
 
 /** `Warehouse.schema` for DuckDB. */
 export async function readDuckSchema(conn: DuckDBConnection, source: string, stream: string): Promise<StreamSchema> {
-  const fields = await duckSchemaSession(conn, source, stream).known();
+  const fields = await readKnown(conn, source, stream);
   const loaded = await conn.runAndReadAll(`SELECT coalesce(sum(rows), 0) FROM sluice._loads WHERE source = ${ql(source)} AND stream = ${ql(stream)}`);
   return { rows: num(loaded.getRows()[0]?.[0] ?? 0), fields: [...fields.values()] };
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { formatPath, isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema } from '../../core/schema.js';
+import { formatPath, isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema, sortTypes } from '../../core/schema.js';
 import { addStructure, type FrozenRule, type Observed, type SchemaSession } from '../schema-learn.js';
-import { fieldsFromRows, ISO_TIME, type KnownObject, knownTree, WITH_OFFSET } from '../schema-rows.js';
-import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
+import { fieldsFromRows, ISO_TIME, knownTree, WITH_OFFSET } from '../schema-rows.js';
+import { quoteLiteral as ql } from '../sql.js';
 
 /** DESIGN §9 tables, as PostgreSQL creates them (with the other setup, under its lock). */
 export const SCHEMA_SETUP_SQL = [
@@ -22,43 +22,42 @@ export const FROZEN = 'pg_temp._sluice_frozen';
 /** jsonb_typeof, with numbers told apart: an integer is written without a fraction (jsonb keeps `2.0` as written). */
 const typeOf = (v: string) =>
   `CASE jsonb_typeof(${v}) WHEN 'number' THEN CASE WHEN scale((${v})::numeric) = 0 THEN 'integer' ELSE 'number' END ELSE jsonb_typeof(${v}) END`;
-const CODE: Record<string, JsonType> = { s: 'string', i: 'integer', n: 'number', b: 'boolean', o: 'object', a: 'array', z: 'null' };
-const codeOf = (v: string) =>
-  `CASE jsonb_typeof(${v}) WHEN 'number' THEN CASE WHEN scale((${v})::numeric) = 0 THEN 'i' ELSE 'n' END WHEN 'string' THEN 's' WHEN 'boolean' THEN 'b'
-     WHEN 'object' THEN 'o' WHEN 'array' THEN 'a' WHEN 'null' THEN 'z' ELSE '-' END`;
+/** The check's codes: the last two letters of jsonb_typeof, `in`/`nu` for whole and other numbers, `--` for absent. */
+const CODE: Record<string, JsonType | 'novel' | undefined> = {
+  ng: 'string',
+  in: 'integer',
+  nu: 'number',
+  an: 'boolean',
+  ct: 'object',
+  ay: 'array',
+  ll: 'null',
+  er: 'novel',
+  '--': undefined,
+};
 const textArray = (segments: readonly string[]) => `ARRAY[${segments.map(ql).join(', ')}]::text[]`;
-/** PostgreSQL truncates longer identifiers: such a key is read with `->` instead of as a record column. */
-const MAX_IDENT = 63;
 const POSITION = 's.b::bigint * 4294967296 + s.n';
 
 /**
  * The load transaction's view of the schema, over the group's good rows (`pg_temp._sluice_stage`,
- * `j jsonb`). A cheap check first (each known object's fields read once with `jsonb_to_record`,
- * their types and whether the object holds other keys, grouped); only when some row holds a key the
- * schema lacks does a second pass walk every row with `jsonb_each`, down to the depth.
+ * `j jsonb`). A cheap check first (the type of each known path and whether each known object holds
+ * other keys, per row, grouped); only the rows it cannot read (a key the schema lacks) are walked
+ * with `jsonb_each`, down to the depth.
  */
 export function pgSchemaSession(c: pg.Client, source: string, stream: string): SchemaSession {
   return {
     known: () => readKnown(c, source, stream),
 
     async observe(known, maxDepth) {
-      if (known.size > 0) {
-        const checked = await check(c, known, maxDepth);
-        if (checked) return checked;
-      }
-      const walked = await c.query<{ segs: string[]; t: string; n: string; first: string; f0: number; f1: number }>(
-        `WITH RECURSIVE walk(b, n, segs, v) AS (
-           SELECT s.b, s.n, ARRAY[e.key], e.value FROM ${STAGE} s, jsonb_each(s.j) e
-           UNION ALL
-           SELECT w.b, w.n, w.segs || e.key, e.value FROM walk w, jsonb_each(w.v) e WHERE cardinality(w.segs) < $1 AND jsonb_typeof(w.v) = 'object')
-         SELECT segs, ${typeOf('v')} AS t, count(*) AS n, min(b::bigint * 4294967296 + n) AS first, min(b) AS f0, max(b) AS f1 FROM walk GROUP BY 1, 2`,
-        [maxDepth],
-      );
-      const out: Observed = new Map();
-      for (const r of walked.rows) {
-        if (!isJsonType(r.t)) continue;
-        addStructure(out, [[formatPath(r.segs), r.t]], { rows: Number(r.n), first: Number(r.first), minF: r.f0, maxF: r.f1 });
-      }
+      // At the baseline, walking every row is slow: the first rows give a provisional schema to check the others against.
+      const guide = known.size > 0 ? known : await provisional(c, maxDepth);
+      const checked = guide.size > 0 ? await check(c, knownTree(guide, maxDepth)) : undefined;
+      if (checked && checked.novel.length === 0) return checked.observed;
+      // The rows the check could not read: every path, walked.
+      const out: Observed = checked?.observed ?? new Map();
+      const rows = checked
+        ? `(SELECT s.* FROM ${STAGE} s JOIN ${SIGS} g USING (b, n) WHERE (g.t, g.k) IN (${checked.novel.map(([t, k]) => `(${ql(t)}, ${ql(k)})`).join(', ')}))`
+        : STAGE;
+      for (const r of await walk(c, rows, maxDepth)) addStructure(out, [[r.path, r.type]], r);
       return out;
     },
 
@@ -69,7 +68,8 @@ export function pgSchemaSession(c: pg.Client, source: string, stream: string): S
       const when = rules.map((r) => `WHEN ${carries(r)} THEN ${ql(r.reason)}`).join(' ');
       const gone = await c.query<{ b: number; n: string }>(
         `WITH gone AS (DELETE FROM ${STAGE} s WHERE ${rules.map(carries).join(' OR ')} RETURNING s.b, s.n, s.j::text AS line, CASE ${when} END AS reason),
-           kept AS (INSERT INTO ${FROZEN} (b, n, line, reason) SELECT b, n, line, reason FROM gone)
+           kept AS (INSERT INTO ${FROZEN} (b, n, line, reason) SELECT b, n, line, reason FROM gone),
+           unsigned AS (DELETE FROM ${SIGS} g USING gone WHERE g.b = gone.b AND g.n = gone.n)
          SELECT b, count(*) AS n FROM gone GROUP BY b`,
       );
       return new Map(gone.rows.map((r) => [r.b, Number(r.n)]));
@@ -100,48 +100,75 @@ export function pgSchemaSession(c: pg.Client, source: string, stream: string): S
   };
 }
 
+type Tree = ReturnType<typeof knownTree>;
+
+/** Each good row's fingerprint, kept for the transaction: the full pass reads the rows of novel ones. */
+const SIGS = 'pg_temp._sluice_sig';
+
 /**
- * The cheap pass. Each known object is read once as a record of its known fields; per row, the
- * type of each known path and, per object, whether it holds a key beyond them. Undefined when
- * some row does (the full pass then runs).
+ * The cheap pass: per row, a two-letter code for the type of each known path (whole numbers told
+ * apart on paths known to hold numbers; elsewhere a number is novel) and, per known object,
+ * whether it holds a key beyond the known ones; grouped. A group with a new key, a new object or
+ * a number on a path that never held one is `novel`: the full pass walks those rows.
  */
-async function check(c: pg.Client, known: ReadonlyMap<string, SchemaField>, maxDepth: number): Promise<Observed | undefined> {
-  const tree = knownTree(known, maxDepth);
-  const alias = (o: KnownObject) => `o${o.index + 1}`;
-  /** The value of each known path, by index: a record column, or `->` for a key too long to be one. */
-  const valueAt: string[] = [];
-  const sourceOf = (o: KnownObject) => (o.index === -1 ? 's.j' : valueAt[o.index]!);
-  const laterals: string[] = [];
-  for (const o of tree.objects) {
-    const kids = tree.paths.map((p, i) => ({ p, i })).filter(({ p }) => p.parent === o.index);
-    const src = sourceOf(o);
-    const object = o.index === -1 ? src : `CASE WHEN jsonb_typeof(${src}) = 'object' THEN ${src} ELSE '{}'::jsonb END`;
-    const columns = kids.filter(({ p }) => Buffer.byteLength(p.segments.at(-1)!) <= MAX_IDENT);
-    for (const { p, i } of kids) {
-      const key = p.segments.at(-1)!;
-      valueAt[i] = Buffer.byteLength(key) <= MAX_IDENT ? `${alias(o)}.${qi(key)}` : `(${src} -> ${ql(key)})`;
-    }
-    if (columns.length > 0)
-      laterals.push(`LATERAL jsonb_to_record(${object}) AS ${alias(o)}(${columns.map(({ p }) => `${qi(p.segments.at(-1)!)} jsonb`).join(', ')})`);
-  }
-  const flags = tree.objects.map((o) => {
-    const src = sourceOf(o);
-    const kids = tree.paths.filter((p) => p.parent === o.index).map((p) => p.segments.at(-1)!);
-    return `CASE WHEN jsonb_typeof(${src}) = 'object' AND ${src} - ${textArray(kids)} <> '{}'::jsonb THEN '1' ELSE '0' END`;
+async function check(c: pg.Client, tree: Tree): Promise<{ observed: Observed; novel: Array<[string, string]> }> {
+  const at = (segments: readonly string[]) => (segments.length === 0 ? 's.j' : `(s.j #> ${textArray(segments)})`);
+  const numeric = tree.paths.map((p) => p.numeric);
+  const codes = tree.paths.map((p, i) => {
+    const v = at(p.segments);
+    const plain = `coalesce(right(jsonb_typeof(${v}), 2), '--')`;
+    return numeric[i] ? `CASE jsonb_typeof(${v}) WHEN 'number' THEN CASE WHEN scale((${v})::numeric) = 0 THEN 'in' ELSE 'nu' END ELSE ${plain} END` : plain;
   });
-  const grouped = await c.query<{ t: string; k: string; n: string; first: string; f0: number; f1: number }>(
-    `SELECT concat(${tree.paths.map((_, i) => codeOf(valueAt[i]!)).join(', ')}) AS t, concat(${flags.join(', ')}) AS k,
-       count(*) AS n, min(${POSITION}) AS first, min(s.b) AS f0, max(s.b) AS f1
-     FROM ${STAGE} s${laterals.map((l) => `, ${l}`).join('')} GROUP BY 1, 2`,
+  const flags = tree.objects.map((o) => {
+    const v = at(o.segments);
+    const kids = tree.paths.filter((p) => p.parent === o.index).map((p) => p.segments.at(-1)!);
+    return `CASE WHEN jsonb_typeof(${v}) = 'object' AND ${v} - ${textArray(kids)} <> '{}'::jsonb THEN '1' ELSE '0' END`;
+  });
+  await c.query(`DROP TABLE IF EXISTS ${SIGS}`);
+  await c.query(
+    `CREATE TEMP TABLE _sluice_sig ON COMMIT DROP AS SELECT s.b, s.n, concat(${codes.join(', ')}) AS t, concat(${flags.join(', ')}) AS k FROM ${STAGE} s`,
   );
-  const out: Observed = new Map();
+  const grouped = await c.query<{ t: string; k: string; n: string; first: string; f0: number; f1: number }>(
+    `SELECT t, k, count(*) AS n, min(${POSITION}) AS first, min(s.b) AS f0, max(s.b) AS f1 FROM ${SIGS} s GROUP BY 1, 2`,
+  );
+  const observed: Observed = new Map();
+  const novel: Array<[string, string]> = [];
   for (const r of grouped.rows) {
-    if (r.k.includes('1')) return undefined;
-    const present = tree.present([...r.t].map((ch) => CODE[ch]));
-    if (present.newObjects()) return undefined;
-    addStructure(out, present.pairs(), { rows: Number(r.n), first: Number(r.first), minF: r.f0, maxF: r.f1 });
+    const types = tree.paths.map((_, i) => CODE[r.t.slice(2 * i, 2 * i + 2)]);
+    const present = tree.present(types.map((x) => (x === 'novel' ? undefined : x)));
+    if (r.k.includes('1') || types.includes('novel') || present.newObjects()) novel.push([r.t, r.k]);
+    else addStructure(observed, present.pairs(), { rows: Number(r.n), first: Number(r.first), minF: r.f0, maxF: r.f1 });
+  }
+  return { observed, novel };
+}
+
+/** Rows walked to guess the schema at a stream's baseline. */
+const GUIDE_ROWS = 256;
+
+/** A schema from the stage's first rows, to check the rest against (their own counts come from the check). */
+async function provisional(c: pg.Client, maxDepth: number): Promise<Map<string, SchemaField>> {
+  const out = new Map<string, SchemaField>();
+  for (const r of await walk(c, `(SELECT * FROM ${STAGE} ORDER BY b, n LIMIT ${GUIDE_ROWS})`, maxDepth)) {
+    const f = out.get(r.path);
+    if (f) f.types = sortTypes([...f.types, r.type]);
+    else out.set(r.path, { path: r.path, types: [r.type], rows: 0, typeRows: {}, firstBatch: '', lastBatch: '', firstSeenAt: '', lastSeenAt: '' });
   }
   return out;
+}
+
+/** Every path (to the depth) and type of the rows of `from`, with their statistics. */
+async function walk(c: pg.Client, from: string, maxDepth: number) {
+  const walked = await c.query<{ segs: string[]; t: string; n: string; first: string; f0: number; f1: number }>(
+    `WITH RECURSIVE walk(b, n, segs, v) AS (
+       SELECT s.b, s.n, ARRAY[e.key], e.value FROM ${from} s, jsonb_each(s.j) e
+       UNION ALL
+       SELECT w.b, w.n, w.segs || e.key, e.value FROM walk w, jsonb_each(w.v) e WHERE cardinality(w.segs) < $1 AND jsonb_typeof(w.v) = 'object')
+     SELECT segs, ${typeOf('v')} AS t, count(*) AS n, min(b::bigint * 4294967296 + n) AS first, min(b) AS f0, max(b) AS f1 FROM walk GROUP BY 1, 2`,
+    [maxDepth],
+  );
+  return walked.rows.flatMap((r) =>
+    isJsonType(r.t) ? [{ path: formatPath(r.segs), type: r.t, rows: Number(r.n), first: Number(r.first), minF: r.f0, maxF: r.f1 }] : [],
+  );
 }
 
 /** SQL: a staged row carries the rule's path (with one of its types), every ancestor an object. */
