@@ -85,7 +85,7 @@ export function scaffoldModel(o: ScaffoldInput): Scaffold {
     `    description: ${yamlText(`${o.source}.${o.stream} typed from the schema sluice has seen, one row per ${o.keys.join(', ')}.`)}`,
     '    columns:',
     ...columns.flatMap((c) => [
-      `      - name: ${yamlText(c.name)}`,
+      `      - name: ${/^[a-z_][a-z0-9_]*$/.test(c.name) ? c.name : yamlText(c.name)}`,
       `        description: ${yamlText(c.note)}`,
       ...(keyTests.has(c.name) ? [`        data_tests: [${c.name === keyName ? 'unique, not_null' : 'not_null'}]`] : []),
     ]),
@@ -98,9 +98,9 @@ export function scaffoldModel(o: ScaffoldInput): Scaffold {
 function typed(f: ScaffoldField): ScaffoldColumn & { expr: string } {
   const types = f.types.filter((t) => t !== 'null');
   const seen = `${f.types.join(', ') || 'nothing'} in ${Math.round(f.share * 100)}% of rows`;
-  const text = access(f.name, '->>');
-  const cast = (type: string) => `{{ dbt.safe_cast(${jinjaString(text)}, '${type}') }}`;
   const only = (...allowed: JsonType[]) => types.length > 0 && types.every((t) => allowed.includes(t));
+  const cast = (type: string) => perDialect(f.name, (key) => `{{ dbt.safe_cast(${jinjaString(`data->>${key}`)}, '${type}') }}`);
+  const text = perDialect(f.name, (key) => `data->>${key}`);
   if (only('integer')) return { name: f.name, type: 'bigint', note: seen, expr: cast('bigint') };
   if (only('integer', 'number')) return { name: f.name, type: 'double precision', note: seen, expr: cast('double precision') };
   if (only('boolean')) return { name: f.name, type: 'boolean', note: seen, expr: cast('boolean') };
@@ -109,18 +109,19 @@ function typed(f: ScaffoldField): ScaffoldColumn & { expr: string } {
     return { name: f.name, type, note: `${seen}, all ISO-8601 times`, expr: cast(type) };
   }
   if (only('string')) return { name: f.name, type: 'text', note: seen, expr: text };
-  if (only('object', 'array')) return { name: f.name, type: 'json', note: seen, expr: access(f.name, '->') };
+  if (only('object', 'array')) return { name: f.name, type: 'json', note: seen, expr: perDialect(f.name, (key) => `data->${key}`) };
   return { name: f.name, type: 'text', note: `${seen}: mixed types, kept as text`, expr: text };
 }
 
 /**
- * `data->>'key'`. DuckDB reads a key that starts with `$` or `/` as a path: such a key is written
- * as a quoted JSONPath there, as it is elsewhere.
+ * An expression reading the key, given as a SQL literal. DuckDB reads a key that starts with `$`
+ * or `/` as a path: there it is given as a quoted JSONPath, in a branch on the target.
  */
-function access(key: string, op: '->' | '->>'): string {
-  const plain = `data${op}${literal(key)}`;
+function perDialect(key: string, expr: (keyLiteral: string) => string): string {
+  const plain = expr(literal(key));
   if (!/^[$/]/.test(key)) return plain;
-  return `{% if target.type == 'duckdb' %}data${op}${literal(`$."${key.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)}{% else %}${plain}{% endif %}`;
+  const path = literal(`$."${key.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
+  return `{% if target.type == 'duckdb' %}${expr(path)}{% else %}${plain}{% endif %}`;
 }
 
 /** A key-preserving text of several key columns: each part prefixed by its length, so no separator can be forged. */

@@ -4,7 +4,10 @@ import { print, withProject } from '../context.js';
 import { driftText, table } from '../render.js';
 
 const when = (iso: string) => iso.slice(0, 16).replace('T', ' ');
-const percent = (share: number) => `${share >= 0.9995 || share === 0 ? Math.round(share * 100) : (share * 100).toFixed(1)}%`;
+const percent = (share: number) => {
+  const p = Math.round(share * 1000) / 10;
+  return p === 0 && share > 0 ? '<0.1%' : `${p}%`;
+};
 
 /** A field's types; with their row counts when it carried more than one. */
 function typesText(f: StreamSchemaView['fields'][number]): string {
