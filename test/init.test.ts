@@ -57,4 +57,13 @@ describe('sluice init', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--storage: "ftp" is not one of local, s3/);
   });
+
+  it('points at schema and models scaffold, with a REST stream as the example', async () => {
+    const dir = tempDir('init-scaffold');
+    const r = await runCli(['init', '--sources', 'rest'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/sluice schema shows the fields each stream carries; sluice models scaffold SOURCE STREAM writes a typed staging model/);
+    expect(r.stdout).toMatch(/e\.g\. sluice models scaffold calls agents, then sluice transform/);
+    expect(fs.readFileSync(path.join(dir, 'sluice.yaml'), 'utf8')).toMatch(/# schema: \{ new_fields: evolve, type_changes: evolve \}/);
+  });
 });

@@ -37,8 +37,9 @@ const SOURCE_BLOCKS: Record<StarterChoice['sources'][number], { yaml: string; en
     type: rest
     base_url: https://api.example.com/v1
     auth: { type: bearer, token: "\${CALLS_TOKEN:-}" }
+    # schema: { new_fields: evolve, type_changes: evolve }   # freeze: drift goes to sluice._rejects
     streams:
-      - { name: agents, path: /agents, mode: full, primary_key: id }`,
+      - { name: agents, path: /agents, mode: full, primary_key: id }   # after a load: sluice models scaffold calls agents`,
     env: 'CALLS_TOKEN=',
   },
 };

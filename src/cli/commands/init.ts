@@ -39,10 +39,13 @@ export function registerInit(program: Command): void {
         fs.writeFileSync(file, text);
       }
       const written = files.map(([f]) => path.relative(process.cwd(), f) || f);
-      print(
-        g,
-        { written, choice },
-        () => `wrote ${written.join(', ')}\nnext: sluice check, then sluice run ${choice.sources.map((s) => (s === 'rest' ? 'calls' : s)).join(' ')}`,
+      print(g, { written, choice }, () =>
+        [
+          `wrote ${written.join(', ')}`,
+          `next: sluice check, then sluice run ${choice.sources.map((s) => (s === 'rest' ? 'calls' : s)).join(' ')}`,
+          'then: sluice schema shows the fields each stream carries; sluice models scaffold SOURCE STREAM writes a typed staging model for a stream that has none',
+          ...(choice.sources.includes('rest') ? ['  e.g. sluice models scaffold calls agents, then sluice transform'] : []),
+        ].join('\n'),
       );
     });
 }
