@@ -55,9 +55,9 @@ export interface DuckSchemaSession extends SchemaSession {
  * The load transaction's view of the schema, over the group's stage (`_sluice_stage`: one row per
  * line, `reason` NULL for a good row whose JSON is `j`). A group usually brings nothing new, so
  * each good row gets a fingerprint as the stage is built (while its JSON is at hand): a hash of
- * the types of the known paths and of the number of keys of the known objects. The rows are
- * grouped by it and one row of each group tells what they carry. Only when a row holds more keys
- * than the schema knows does a second pass read each row's whole structure (`json_structure`).
+ * the types of the known paths and of the keys of the known objects. The rows are grouped by it
+ * and one row of each group tells what they carry. Only the rows holding a key the schema lacks
+ * get a second pass that reads their whole structure (`json_structure`).
  * (Two different fingerprints sharing a 64-bit hash would be read as one: a chance of about
  * n²/2^65 for n distinct fingerprints, a few hundred at most.)
  */
@@ -76,7 +76,7 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
       if (k.size === 0) return undefined;
       const tree = knownTree(k, maxDepth);
       fingerprint = { tree, known: k, maxDepth };
-      return `hash(${typesExpr(tree)}, ${keyCountsExpr(tree)})`;
+      return `hash(${typesExpr(tree)}, ${keysExpr(tree)})`;
     },
 
     async observe(k, maxDepth) {
@@ -126,7 +126,7 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
 
 type Tree = ReturnType<typeof knownTree>;
 const typesExpr = (tree: Tree) => `json_type(j, [${tree.paths.map((p) => ql(pointer(p.segments))).join(', ')}])`;
-const keyCountsExpr = (tree: Tree) => `list_transform(json_keys(j, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}]), k -> len(k))`;
+const keysExpr = (tree: Tree) => `json_keys(j, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}])`;
 
 /**
  * The cheap pass: the good rows grouped by fingerprint, then the types and key counts of the
@@ -142,13 +142,13 @@ async function check(conn: DuckDBConnection, tree: Tree): Promise<{ observed: Ob
   if (groups.length === 0) return { observed, novel };
   const reps = new Map<number, DuckDBValue[]>();
   const reader = await conn.runAndReadAll(
-    `SELECT f * 4294967296 + line_no AS first, ${typesExpr(tree)}, ${keyCountsExpr(tree)} ${GOOD} AND f * 4294967296 + line_no IN (${groups.map((g) => num(g[2])).join(', ')})`,
+    `SELECT f * 4294967296 + line_no AS first, ${typesExpr(tree)}, ${keysExpr(tree)} ${GOOD} AND f * 4294967296 + line_no IN (${groups.map((g) => num(g[2])).join(', ')})`,
   );
   for (const r of reader.getRows()) reps.set(num(r[0]), r);
   for (const [sig, n, first, f0, f1] of groups) {
     const rep = reps.get(num(first));
     const types = list(rep?.[1]).map((x) => (x == null ? undefined : jsonType(String(x))));
-    const keys = list(rep?.[2]).map((x) => (x == null ? undefined : num(x)));
+    const keys = list(rep?.[2]).map((x) => (x == null ? undefined : list(x).length));
     const present = tree.present(types);
     const unknownKey = tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index));
     if (!rep || unknownKey || present.newObjects()) novel.push(String(sig));
