@@ -18,7 +18,10 @@ export function assertContract(warehouse: Warehouse, source: string, spec: Strea
   });
 }
 
-/** DESIGN §9: a loaded batch's drift goes to the run record and to the log, as a warning naming the stream and the path. */
+/**
+ * DESIGN §9: a loaded batch's drift goes to the run record and to the log (`log` names the source
+ * and stream), as a warning naming the path.
+ */
 export function noteSchema(report: StreamReport, r: LoadResult, log: Logger): void {
   for (const c of r.schemaChanges ?? []) {
     report.schema_changes ??= { new_field: 0, type_change: 0 };
@@ -26,7 +29,7 @@ export function noteSchema(report: StreamReport, r: LoadResult, log: Logger): vo
     const drift = driftOf(c);
     report.schema_drift ??= [];
     if (report.schema_drift.length < DRIFT_IN_RECORD) report.schema_drift.push(drift);
-    log.warn({ source: c.source, stream: c.stream, ...drift }, `schema.${c.kind}`);
+    log.warn({ ...drift }, `schema.${c.kind}`);
   }
   if (r.untrackedPaths) {
     log.warn({ paths: r.untrackedPaths }, 'schema.paths.untracked');
