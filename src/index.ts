@@ -2,14 +2,15 @@ export { type LoadConfigOptions, loadConfig, type SluiceConfig } from './config/
 export * from './core/errors.js';
 export type { Logger } from './core/logger.js';
 export type { ObjectStore, PutResult, StoredObject } from './core/object-store.js';
+export type { Plugin, PluginContext, SourcePlugin, StoragePlugin, WarehousePlugin } from './core/plugin.js';
 export { Secret } from './core/redact.js';
 export type { JsonValue, Source, SourceMessage, SourceRecord, StreamMode, StreamReadContext, StreamSpec } from './core/source.js';
-export type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from './core/warehouse.js';
+export type { Relation, RelationKind, SqlTarget } from './core/sql-target.js';
+export type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse, WarehouseCapabilities } from './core/warehouse.js';
 export { HttpClient, type HttpClientOptions } from './http/client.js';
 export { Project } from './pipeline/project.js';
 export { type RunOptions, runPipeline, type Step } from './pipeline/run.js';
 export { type RunRecord, readRunRecords, type StreamReport } from './pipeline/run-record.js';
 export { projectStatus, type StreamStatus } from './pipeline/status.js';
-export type { Plugin, PluginContext, SourcePlugin, StoragePlugin, WarehousePlugin } from './plugin.js';
 export { LocalStore } from './storage/local/index.js';
-export { DuckDbWarehouse } from './warehouse/duckdb/index.js';
+export { DuckDbWarehouse } from './warehouse/duckdb/warehouse.js';

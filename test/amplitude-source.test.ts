@@ -185,7 +185,7 @@ describe('amplitude source: a read that ends early', () => {
         concurrency: 4,
         max_hours_per_request: 2,
       });
-      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() });
+      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', configDir: process.cwd(), tempDir: os.tmpdir() });
       const hours = Array.from({ length: 24 }, (_, i) => Date.parse(START) + i * HOUR);
       const signal = new AbortController().signal;
       for await (const m of source.read('events', {

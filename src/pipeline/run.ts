@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { isSluiceError, type SluiceError, toSluiceError } from '../core/errors.js';
+import type { Source } from '../core/source.js';
 import { fetchStream } from './fetch.js';
 import { loadStream } from './load.js';
 import { acquireLock } from './lock.js';
@@ -53,14 +54,16 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         log.warn({ source: resolved.name, code: e.code, error: e.message }, 'run.source.refused');
         continue;
       }
-      const source = resolved.create(log.child({ source: resolved.name }));
+      let source: Source | undefined;
       try {
+        const opened = await resolved.create(log.child({ source: resolved.name }));
+        source = opened;
         if (!swept) {
           swept = true;
           await cleanupLeftovers(scoped);
         }
-        for (const spec of source.streams()) {
-          const report = emptyReport(source.name, spec.name);
+        for (const spec of opened.streams()) {
+          const report = emptyReport(opened.name, spec.name);
           streams.push(report);
           // Each step runs even when an earlier one failed: what was landed or stored before is
           // still synced and loaded. Only errors that stop the source (credentials…) end it.
@@ -69,15 +72,15 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
             try {
               await work();
             } catch (error) {
-              const e = toSluiceError(error, { source: source.name, stream: spec.name });
+              const e = toSluiceError(error, { source: opened.name, stream: spec.name });
               if (e.fatal) throw e;
-              report.errors.push({ unit: `${name} ${source.name}/${spec.name}`, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
-              log.error({ source: source.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
+              report.errors.push({ unit: `${name} ${opened.name}/${spec.name}`, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+              log.error({ source: opened.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
             }
           };
-          await step('fetch', () => fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, range: o.range, signal }));
-          await step('sync', () => syncStream(scoped, source.name, spec.name, report, signal));
-          await step('load', () => loadStream(scoped, source.name, spec, report, runId));
+          await step('fetch', () => fetchStream(scoped, opened, spec.name, report, { runId, limit: o.limit, range: o.range, signal }));
+          await step('sync', () => syncStream(scoped, opened.name, spec.name, report, signal));
+          await step('load', () => loadStream(scoped, opened.name, spec, report, runId));
         }
       } catch (error) {
         const e = toSluiceError(error, { source: resolved.name });
@@ -93,7 +96,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         if (e.code === 'storage_unreachable' || e.code === 'warehouse_unreachable') break;
       } finally {
         await release();
-        await source.close();
+        await source?.close();
       }
     }
   } catch (error) {
@@ -106,7 +109,6 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const allRefused = selected.length > 0 && refused.length === selected.length;
   if (o.steps.includes('transform') && !allRefused && !fatal.some((e) => e.fatal) && fs.existsSync(project.config.modelsDir)) {
     try {
-      await project.close(); // the transform opens the warehouse itself (DuckDB allows one writer)
       const t = await transformStep(project, { runId });
       transform = { models: t.models, tests: t.tests };
       transformFailed = t.exit_code !== 0;

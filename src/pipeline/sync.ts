@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError, toSluiceError } from '../core/errors.js';
+import { sha256File } from '../core/fs/sha256-file.js';
+import { removeTempFiles } from '../core/fs/temp-files.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore, StoredObject } from '../core/object-store.js';
-import { removeTempFiles } from '../core/temp-files.js';
 import { checkpointKey, streamPrefix } from '../storage/layout.js';
-import { sha256File } from '../storage/local/atomic.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 

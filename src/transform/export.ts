@@ -1,5 +1,5 @@
+import type { SqlTarget } from '../core/sql-target.js';
 import { DEFAULT_SCHEMA, type TransformProject } from './models.js';
-import type { SqlTarget } from './target.js';
 
 /** The marts' summary that `--export` writes: the figures a dashboard of such a pipeline shows. */
 export interface MetricsDocument {

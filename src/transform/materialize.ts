@@ -1,6 +1,6 @@
-import { rawTableName } from '../warehouse/sql.js';
+import type { Relation, SqlTarget } from '../core/sql-target.js';
+import { rawTableName } from '../core/tables.js';
 import type { Model } from './models.js';
-import type { Relation, SqlTarget } from './target.js';
 import { render } from './template.js';
 
 export interface BuildOutcome {

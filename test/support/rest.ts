@@ -57,7 +57,12 @@ export function restEntry(sim: RestSim, over: Record<string, unknown> = {}): Rec
 }
 
 export function openSource(entry: Record<string, unknown>): Source {
-  return restSource.create(restSource.configSchema.parse(entry), { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() }) as Source;
+  return restSource.create(restSource.configSchema.parse(entry), {
+    log: silentLogger,
+    at: 'sources[0]',
+    configDir: process.cwd(),
+    tempDir: os.tmpdir(),
+  }) as Source;
 }
 
 export interface StreamRead {

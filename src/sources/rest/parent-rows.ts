@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { tempPathFor } from '../../core/temp-files.js';
+import { tempPathFor } from '../../core/fs/temp-files.js';
 import type { ParentRow } from './parents.js';
 
 /** Rows kept in memory before they go to disk, and handed to a child's reader at once. */

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
-import { localFile, pendingBatches } from '../pending.js';
+import { localFile, pendingBatches } from '../ledger-rules.js';
 import { timestampText } from '../sql.js';
 import { copyRows, type StageFile, type StageFormat } from './copy-rows.js';
 import {

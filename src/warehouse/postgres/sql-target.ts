@@ -1,8 +1,7 @@
 import pg from 'pg';
-import type { Secret } from '../../core/redact.js';
-import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
-import { quoteIdent, relationColumns, relationKind } from '../sql.js';
-import { connectError, type PgTarget, parseTarget } from './connection.js';
+import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
+import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
+import { connectError, type PgTarget } from './connection.js';
 
 const CONCURRENCY = 4;
 const INT8_OID = 20;
@@ -47,22 +46,25 @@ const setupStatements = (): string[] => [
   ),
 ];
 
-/** The transform's view of PostgreSQL: a small pool over the `warehouse.url` database. */
+/** The transform's view of PostgreSQL: a small pool over the warehouse's database, for models built in parallel. */
 export class PostgresSqlTarget implements SqlTarget {
   readonly dialect = 'postgres';
   readonly concurrency = CONCURRENCY;
+  readonly rebuildDropsViews = true;
   readonly #pool: pg.Pool;
   readonly #target: PgTarget;
+  readonly #onClose: (target: PostgresSqlTarget) => void;
 
-  private constructor(pool: pg.Pool, target: PgTarget) {
+  private constructor(pool: pg.Pool, target: PgTarget, onClose: (target: PostgresSqlTarget) => void) {
     this.#pool = pool;
     this.#target = target;
+    this.#onClose = onClose;
   }
 
-  static async open(url: Secret): Promise<PostgresSqlTarget> {
-    const target = parseTarget(url);
+  /** `onClose`: told when the target closes. */
+  static async open(target: PgTarget, onClose: (target: PostgresSqlTarget) => void = () => {}): Promise<PostgresSqlTarget> {
     const pool = new pg.Pool({
-      connectionString: url.reveal(),
+      connectionString: target.url.reveal(),
       max: CONCURRENCY,
       connectionTimeoutMillis: 15_000,
       application_name: 'sluice-transform',
@@ -70,7 +72,7 @@ export class PostgresSqlTarget implements SqlTarget {
     });
     // An idle client that the server drops emits 'error' on the pool: without a listener it crashes the process.
     pool.on('error', () => {});
-    const t = new PostgresSqlTarget(pool, target);
+    const t = new PostgresSqlTarget(pool, target, onClose);
     try {
       await t.atomic(setupStatements());
     } catch (error) {
@@ -108,6 +110,14 @@ export class PostgresSqlTarget implements SqlTarget {
     return quoteIdent(identifier);
   }
 
+  literal(value: string): string {
+    return quoteLiteral(value);
+  }
+
+  sample(query: string, rows: number): string {
+    return `SELECT * FROM (${query}) AS sampled LIMIT ${rows}`;
+  }
+
   relation(r: Relation): string {
     return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
   }
@@ -143,6 +153,7 @@ export class PostgresSqlTarget implements SqlTarget {
   }
 
   async close(): Promise<void> {
+    this.#onClose(this);
     await this.#pool.end();
   }
 }

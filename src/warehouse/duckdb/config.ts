@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/**
+ * DuckDB's memory cap while loading; `memory_limit` in the config changes it. A load streams, so a
+ * small cap holds; models (joins, aggregates over whole tables) get DuckDB's own default, 80 % of
+ * the machine's memory, unless `memory_limit` is set, which then applies to them too.
+ */
+export const DEFAULT_LOAD_MEMORY_LIMIT = '64MB';
+
+export const duckdbConfigSchema = z.strictObject({
+  type: z.literal('duckdb'),
+  /** Relative to the config file's folder. */
+  path: z.string().min(1).default('./warehouse.duckdb'),
+  /** DuckDB's memory cap, e.g. `512MB`, `2GB` (default: 64MB for loads, DuckDB's default for models). */
+  memory_limit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB or 2GB')
+    .optional(),
+});
+
+export type DuckdbConfig = z.infer<typeof duckdbConfigSchema>;
