@@ -6,12 +6,12 @@ import { configErrorFrom } from '../src/config/zod-errors.js';
 import { tempOwner } from '../src/core/fs/temp-files.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Source } from '../src/core/source.js';
-import { type RestSim, type RestSimOptions, startRestSim } from '../src/demo/rest-sim.js';
 import { resolveSources } from '../src/plugins.js';
 import { restSource } from '../src/sources/rest/index.js';
 import { ParentRows } from '../src/sources/rest/parent-rows.js';
 import { compactJson, prependField, rawAt, rawElements } from '../src/sources/rest/raw-json.js';
 import { callStreams, offset, openSource, rawRows, readStream, restEntry, restWorkspace } from './support/rest.js';
+import { type RestSim, type RestSimOptions, startRestSim } from './support/rest-sim.js';
 import { execDuck, listFiles, queryDuck, ROOT, runCli, tempDir } from './support/workspace.js';
 
 const sims: RestSim[] = [];

@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { SluiceError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { JsonValue, Source } from '../../src/core/source.js';
-import type { RestSim } from '../../src/demo/rest-sim.js';
 import { restSource } from '../../src/sources/rest/index.js';
+import type { RestSim } from './rest-sim.js';
 import { tempDir, writeConfig } from './workspace.js';
 
 /** Offset paging as the simulated API speaks it. */
