@@ -17,7 +17,7 @@ export interface Entry {
   ev: Json;
   login: string;
 }
-export interface Repo {
+interface Repo {
   name: string;
   owner: string;
   id: number;

@@ -1,4 +1,10 @@
-import type { Json, Repo } from './github-sim-events.js';
+type Json = Record<string, unknown>;
+
+/** What a payload needs of its repository. */
+interface RepoRef {
+  name: string;
+  id: number;
+}
 
 /** Draws from the simulated world's random stream (one stream, so a seed fixes every event). */
 export interface Draw {
@@ -25,7 +31,7 @@ const VERBS = ['Fix', 'Add', 'Refactor', 'Support', 'Bump', 'Speed up', 'Documen
 const TOPICS = ['parser', 'window functions', 'CI', 'docs', 'httpfs', 'planner', 'join order', 'parquet reader'];
 
 /** The `payload` of a generated event of this type, shaped as GitHub's. */
-export function eventPayload(type: string, r: Repo, d: Draw, actors: ReadonlyArray<{ login: string }>): Json {
+export function eventPayload(type: string, r: RepoRef, d: Draw, actors: ReadonlyArray<{ login: string }>): Json {
   const num = d.int(1, 20_000);
   const title = `${d.pick(VERBS)} ${d.pick(TOPICS)}`;
   const issue = { number: num, title, state: 'open', html_url: `https://github.com/${r.name}/issues/${num}` };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { WarehouseCapabilities } from '../../core/warehouse.js';
 
 /**
  * DuckDB's memory cap while loading; `memory_limit` in the config changes it. A load streams, so a
@@ -19,3 +20,10 @@ export const duckdbConfigSchema = z.strictObject({
 });
 
 export type DuckdbConfig = z.infer<typeof duckdbConfigSchema>;
+
+/**
+ * DuckDB reads each batch file itself, so the pipeline hands it local files. A group is about 8×
+ * its compressed size as JSON while it is checked, beside the read buffer, all under the memory
+ * cap (64MB): 5 MB groups fit without spilling.
+ */
+export const DUCKDB_CAPABILITIES: WarehouseCapabilities = { readsFrom: 'local-file', groupBytes: 5 * 1024 * 1024, groupBatches: 64 };

@@ -10,8 +10,7 @@ import { rawTableName } from '../../core/tables.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import { localFile, pendingBatches } from '../ledger-rules.js';
 import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
-import { DEFAULT_LOAD_MEMORY_LIMIT } from './config.js';
-import { duckdbWarehouse } from './index.js';
+import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './config.js';
 import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, readDuckLedgerOf, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
 import { type BatchSource, groupLoadSql, lineReader, NOTES } from './load-sql.js';
@@ -39,7 +38,7 @@ interface WorkSettings {
 /** The embedded default warehouse: one DuckDB file, read by DuckDB's own CSV/JSON readers. */
 export class DuckDbWarehouse implements Warehouse {
   readonly type = 'duckdb';
-  readonly capabilities = duckdbWarehouse.capabilities;
+  readonly capabilities = DUCKDB_CAPABILITIES;
   readonly #instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
   readonly #tables = new Set<string>();

@@ -3,9 +3,8 @@ import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { SqlTarget } from '../../core/sql-target.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
-import type { PostgresConfig } from './config.js';
+import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config.js';
 import { PgSession, parseTarget } from './connection.js';
-import { postgresWarehouse } from './index.js';
 import { loadGroup, lockKey } from './load-group.js';
 import { RECORD_VERSIONS_SQL, rawTable, SETUP_IF_MISSING, SETUP_MISSING_SQL, SETUP_SQL } from './load-sql.js';
 import { PostgresSqlTarget } from './sql-target.js';
@@ -16,7 +15,7 @@ import { PostgresSqlTarget } from './sql-target.js';
  */
 export class PostgresWarehouse implements Warehouse {
   readonly type = 'postgres';
-  readonly capabilities = postgresWarehouse.capabilities;
+  readonly capabilities = POSTGRES_CAPABILITIES;
   readonly #session: PgSession;
   readonly #targets = new Set<SqlTarget>();
   readonly #log: Logger;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../../config/schema.js';
+import type { WarehouseCapabilities } from '../../core/warehouse.js';
 
 /** Snowflake loads batches from an external stage over the storage bucket (DESIGN §3, §7). */
 export const snowflakeConfigSchema = z
@@ -32,3 +33,6 @@ export const stageStorageSchema = z.looseObject({
   sse: z.enum(['AES256', 'aws:kms']).optional(),
   kms_key_id: z.string().optional(),
 });
+
+/** Snowflake reads batches from its stage over the storage bucket: the pipeline copies nothing. */
+export const SNOWFLAKE_CAPABILITIES: WarehouseCapabilities = { readsFrom: 'storage', groupBytes: 5 * 1024 * 1024, groupBatches: 64 };

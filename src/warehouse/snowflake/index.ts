@@ -1,6 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import type { WarehousePlugin } from '../../core/plugin.js';
-import { type SnowflakeWarehouseConfig, snowflakeConfigSchema, stageStorageSchema } from './config.js';
+import { SNOWFLAKE_CAPABILITIES, type SnowflakeWarehouseConfig, snowflakeConfigSchema, stageStorageSchema } from './config.js';
 import { snowflakeSetupScript } from './setup-sql.js';
 
 const ROLE_ARN_PLACEHOLDER = 'arn:aws:iam::<aws-account-id>:role/<role-for-snowflake>';
@@ -12,7 +12,7 @@ const ROLE_ARN_PLACEHOLDER = 'arn:aws:iam::<aws-account-id>:role/<role-for-snowf
 export const snowflakeWarehouse: WarehousePlugin<SnowflakeWarehouseConfig> = {
   type: 'snowflake',
   configSchema: snowflakeConfigSchema,
-  capabilities: { readsFrom: 'storage', groupBytes: 5 * 1024 * 1024, groupBatches: 64 },
+  capabilities: SNOWFLAKE_CAPABILITIES,
   async create(config) {
     const { SnowflakeWarehouse } = await import('./warehouse.js');
     return SnowflakeWarehouse.open(config);

@@ -1,8 +1,8 @@
 import { SluiceError } from '../../core/errors.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import { pendingBatches } from '../ledger-rules.js';
+import { SNOWFLAKE_CAPABILITIES } from './config.js';
 import { connectSnowflake, type SnowflakeClient, type SnowflakeWarehouseConfig } from './connection.js';
-import { snowflakeWarehouse } from './index.js';
 import { applySql, type BatchCounts, clearSql, copySql, countsSql, lenientCopySql, parseSql, type StageRef } from './load-sql.js';
 import { columnsSql, ledgerSql, lockSql, rawTable, recheckSql, recordVersionsSql, SETUP_SQL, sfExact, statsSql, tableSql } from './sql.js';
 
@@ -16,7 +16,7 @@ const text = (v: unknown): string | undefined => (v == null ? undefined : String
  */
 export class SnowflakeWarehouse implements Warehouse {
   readonly type = 'snowflake';
-  readonly capabilities = snowflakeWarehouse.capabilities;
+  readonly capabilities = SNOWFLAKE_CAPABILITIES;
   readonly #client: SnowflakeClient;
   readonly #stage: StageRef;
   readonly #tables = new Set<string>();
