@@ -38,7 +38,7 @@ export function testQuery(target: SqlTarget, t: ColumnTest, models: ReadonlyMap<
       return `SELECT ${col}, count(*) AS n_records FROM ${rel} WHERE ${col} IS NOT NULL GROUP BY ${col} HAVING count(*) > 1`;
     case 'accepted_values': {
       const values = (t.values ?? []).map((v) => target.literal(String(v))).join(', ');
-      const outside = values ? `CAST(${col} AS VARCHAR) NOT IN (${values})` : 'TRUE';
+      const outside = values ? `${target.safeCast(col, 'text')} NOT IN (${values})` : '1 = 1';
       return `SELECT ${col}, count(*) AS n_records FROM ${rel} WHERE ${col} IS NOT NULL AND ${outside} GROUP BY ${col}`;
     }
     case 'relationships': {

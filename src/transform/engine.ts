@@ -46,7 +46,7 @@ export async function runTransform(target: SqlTarget, project: TransformProject,
   }
   const order = graph.order.filter((n) => chosen.has(n));
   for (const schema of new Set(order.map((n) => project.models.get(n)!.schema))) {
-    await target.run(`CREATE SCHEMA IF NOT EXISTS ${target.quote(schema)}`);
+    await target.run(target.createSchemaStatement(schema));
   }
 
   const results = new Map<string, ModelResult>();

@@ -66,7 +66,7 @@ export async function exportMetrics(target: SqlTarget, project: TransformProject
       }))
     : [];
   const top_contributors = contributors
-    ? (await target.all(`SELECT * FROM ${contributors} ORDER BY contributor_rank LIMIT ${TOP}`)).map((r) => ({
+    ? (await target.all(`SELECT * FROM ${contributors} WHERE contributor_rank <= ${TOP} ORDER BY contributor_rank`)).slice(0, TOP).map((r) => ({
         rank: num(r.contributor_rank),
         actor: String(r.actor_login),
         contributions: num(r.contributions),

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
 import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
+import { STANDARD_MACROS, standardCreateSchema, standardCreateTable, standardMerge, standardView } from '../standard-sql.js';
 
 const CONCURRENCY = 4;
 
@@ -19,6 +20,7 @@ const plainRow = (row: Record<string, unknown>): Record<string, unknown> => {
 export class DuckDbSqlTarget implements SqlTarget {
   readonly dialect = 'duckdb';
   readonly concurrency = CONCURRENCY;
+  readonly macros = STANDARD_MACROS;
   // DuckDB binds views when they are read, so rebuilding a relation never touches its dependents.
   readonly rebuildDropsViews = false;
   readonly #connect: () => Promise<DuckDBConnection>;
@@ -94,6 +96,22 @@ export class DuckDbSqlTarget implements SqlTarget {
 
   columns(r: Relation): Promise<string[]> {
     return relationColumns((sql) => this.all(sql), r);
+  }
+
+  createSchemaStatement(schema: string): string {
+    return standardCreateSchema(schema);
+  }
+
+  createTableStatements(r: Relation, query: string): string[] {
+    return standardCreateTable(this.relation(r), query);
+  }
+
+  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
+    return standardView(this.relation(scratch), query, this.swapStatements(scratch, 'view', view, existing));
+  }
+
+  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
+    return standardMerge(this.relation(from), this.relation(into), columns, uniqueKey);
   }
 
   swapStatements(built: Relation, builtKind: RelationKind, target: Relation, targetKind: RelationKind | undefined): string[] {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
 import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
+import { STANDARD_MACROS, standardCreateSchema, standardCreateTable, standardMerge, standardView } from '../standard-sql.js';
 import { connectError, type PgTarget } from './connection.js';
 
 const CONCURRENCY = 4;
@@ -50,6 +51,7 @@ const setupStatements = (): string[] => [
 export class PostgresSqlTarget implements SqlTarget {
   readonly dialect = 'postgres';
   readonly concurrency = CONCURRENCY;
+  readonly macros = STANDARD_MACROS;
   readonly rebuildDropsViews = true;
   readonly #pool: pg.Pool;
   readonly #target: PgTarget;
@@ -134,6 +136,22 @@ export class PostgresSqlTarget implements SqlTarget {
 
   columns(r: Relation): Promise<string[]> {
     return relationColumns((sql) => this.all(sql), r);
+  }
+
+  createSchemaStatement(schema: string): string {
+    return standardCreateSchema(schema);
+  }
+
+  createTableStatements(r: Relation, query: string): string[] {
+    return standardCreateTable(this.relation(r), query);
+  }
+
+  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
+    return standardView(this.relation(scratch), query, this.swapStatements(scratch, 'view', view, existing));
+  }
+
+  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
+    return standardMerge(this.relation(from), this.relation(into), columns, uniqueKey);
   }
 
   // PostgreSQL binds views to the relation itself: the old one is renamed aside and dropped with
