@@ -15,6 +15,7 @@ import { s3Storage } from './storage/s3/index.js';
 import { duckdbWarehouse } from './warehouse/duckdb/index.js';
 import { postgresWarehouse } from './warehouse/postgres/index.js';
 import { snowflakeWarehouse } from './warehouse/snowflake/index.js';
+import { sqlserverWarehouse } from './warehouse/sqlserver/index.js';
 
 /**
  * The one place that maps a config `type` to its plug-in. A plug-in module is light (its settings
@@ -22,7 +23,7 @@ import { snowflakeWarehouse } from './warehouse/snowflake/index.js';
  */
 const SOURCES = [bind(amplitudeSource), bind(githubSource), bind(restSource)];
 const STORAGES = [bind(localStorage), bind(s3Storage)];
-const WAREHOUSES = [bindWarehouse(duckdbWarehouse), bindWarehouse(postgresWarehouse), bindWarehouse(snowflakeWarehouse)];
+const WAREHOUSES = [bindWarehouse(duckdbWarehouse), bindWarehouse(postgresWarehouse), bindWarehouse(snowflakeWarehouse), bindWarehouse(sqlserverWarehouse)];
 
 /** Settings a plug-in has parsed: `create` opens the thing with them. */
 export interface Resolved<T> {
