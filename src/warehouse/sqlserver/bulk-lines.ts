@@ -21,6 +21,7 @@ export const LINE_COLUMNS: readonly BulkColumn[] = [
 /** A bulk load per this many rows or characters: memory stays flat whatever the batch size. */
 const CHUNK_ROWS = 5_000;
 const CHUNK_CHARS = 4 * 1024 * 1024;
+const SLICE = 64 * 1024;
 
 const OPEN_BRACE = 0x7b;
 const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
@@ -35,11 +36,10 @@ export async function bulkLines(tx: TdsExec, table: string, files: readonly Line
   let rows: unknown[][] = [];
   let chars = 0;
   const flush = async () => {
-    if (rows.length === 0) return;
     const sending = rows;
     rows = [];
     chars = 0;
-    await tx.bulk(table, LINE_COLUMNS, sending);
+    for (let i = 0; i < sending.length; i += CHUNK_ROWS) await tx.bulk(table, LINE_COLUMNS, sending.slice(i, i + CHUNK_ROWS));
   };
   for (const f of files) {
     const lines = new LineSplitter();
@@ -57,8 +57,11 @@ export async function bulkLines(tx: TdsExec, table: string, files: readonly Line
           throw unreadableBatch(f.key, error);
         });
         if (next.done) break;
-        lines.push(next.value, onLine);
-        if (rows.length >= CHUNK_ROWS || chars >= CHUNK_CHARS) await flush();
+        // A small file comes decompressed whole: split it, so that rows are sent as they pile up.
+        for (let at = 0; at < next.value.length; at += SLICE) {
+          lines.push(next.value.subarray(at, at + SLICE), onLine);
+          if (rows.length >= CHUNK_ROWS || chars >= CHUNK_CHARS) await flush();
+        }
       }
     } finally {
       await chunks.return(undefined).catch(() => {});

@@ -51,8 +51,9 @@ async function inTransaction<T>(pool: sql.ConnectionPool, work: (tx: TdsExec) =>
 
 function on(parent: sql.ConnectionPool | sql.Transaction): TdsExec {
   return {
+    // A plain batch, never sp_executesql: a temp table or a SET made inside sp_executesql ends with it.
     async query<T>(text: string): Promise<T[]> {
-      const result = await new sql.Request(parent as sql.ConnectionPool).query(text);
+      const result = await new sql.Request(parent as sql.ConnectionPool).batch(text);
       const sets = (result.recordsets ?? []) as unknown as T[][];
       return sets[sets.length - 1] ?? [];
     },
