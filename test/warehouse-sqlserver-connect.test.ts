@@ -5,6 +5,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { redactText, Secret } from '../src/core/redact.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
 import { sqlserverConfigSchema } from '../src/warehouse/sqlserver/config.js';
+import { openPool } from '../src/warehouse/sqlserver/connection.js';
 import type { MssqlTarget } from '../src/warehouse/sqlserver/target.js';
 import { SqlServerWarehouse } from '../src/warehouse/sqlserver/warehouse.js';
 import { output } from './support/github.js';
@@ -134,6 +135,29 @@ describe('SQL Server connections that fail', () => {
       expect(gh.requests.length).toBe(before);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQL Server connection: how statements travel', () => {
+  it('as plain SQL batches, never sp_executesql, where a temp table or a SET would end with the call', async () => {
+    const stub = await startTdsStub({ accept: true });
+    try {
+      const t = parse({ url: `mssql://sa:pw-batch-1@127.0.0.1:${stub.port}/sluice?encrypt=false` }).target as MssqlTarget;
+      const pool = await openPool(t, { max: 1, app: 'sluice' });
+      try {
+        await pool.query('CREATE TABLE #sluice_lines (b INT)');
+        await pool.query('SET XACT_ABORT ON');
+      } finally {
+        await pool.close();
+      }
+      const ours = stub.requests.filter((r) => /#sluice_lines|XACT_ABORT/.test(r.text));
+      expect(ours).toEqual([
+        { kind: 'batch', text: 'CREATE TABLE #sluice_lines (b INT)' },
+        { kind: 'batch', text: 'SET XACT_ABORT ON' },
+      ]);
+    } finally {
+      await stub.close();
     }
   });
 });
