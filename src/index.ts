@@ -5,7 +5,7 @@ export type { ObjectStore, PutResult, StoredObject } from './core/object-store.j
 export type { Plugin, PluginContext, SourcePlugin, StoragePlugin, WarehousePlugin } from './core/plugin.js';
 export { Secret } from './core/redact.js';
 export type { JsonValue, Source, SourceMessage, SourceRecord, StreamMode, StreamReadContext, StreamSpec } from './core/source.js';
-export type { Relation, RelationKind, SqlTarget } from './core/sql-target.js';
+export type { DatePart, ModelMacros, Relation, RelationKind, SqlTarget } from './core/sql-target.js';
 export type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse, WarehouseCapabilities } from './core/warehouse.js';
 export { HttpClient, type HttpClientOptions } from './http/client.js';
 export { Project } from './pipeline/project.js';
