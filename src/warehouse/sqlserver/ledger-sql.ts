@@ -1,6 +1,5 @@
-import { rawTableName } from '../../core/tables.js';
 import type { SameContent, TableSpec } from '../../core/warehouse.js';
-import { BIN2, LOADS, nstr, qid, REJECTS, rawTable, slices } from './tsql.js';
+import { BIN2, LOADS, nstr, REJECTS, rawTable, slices } from './tsql.js';
 
 /** Opening: one at a time (a lock), so two first runs do not both create the schemas. */
 export const SETUP_LOCK_SQL =
@@ -36,6 +35,3 @@ export function statsSql(t: TableSpec): string {
   return `DECLARE @rows BIGINT = 0; IF OBJECT_ID(${nstr(table)}, N'U') IS NOT NULL SELECT @rows = COUNT_BIG(*) FROM ${table};
 SELECT @rows AS [rows], COUNT_BIG(*) AS [batches], COALESCE(SUM([rejected]), 0) AS [rejected], MAX([loaded_at]) AS [last] FROM ${LOADS} WHERE ${ofStream(t.source, t.stream)}`;
 }
-
-/** For messages: the table as a user would type it. */
-export const tableName = (t: TableSpec): string => `raw.${qid(rawTableName(t.source, t.stream))}`;
