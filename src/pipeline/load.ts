@@ -11,6 +11,7 @@ import type { StreamSpec } from '../core/source.js';
 import type { BatchToLoad, Warehouse, WarehouseCapabilities } from '../core/warehouse.js';
 import { parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 
@@ -18,7 +19,14 @@ import { errorEntry, type StreamReport } from './run-record.js';
  * Loads the batches in storage that the ledger lacks, or whose content changed since they were
  * loaded (load-plan.ts), oldest first so that a later batch's version of a record wins the merge.
  */
-export async function loadStream(project: Project, source: string, spec: StreamSpec, report: StreamReport, runId: string): Promise<void> {
+export async function loadStream(
+  project: Project,
+  source: string,
+  spec: StreamSpec,
+  report: StreamReport,
+  runId: string,
+  progress: ProgressReporter = noProgress,
+): Promise<void> {
   const storage = await project.storage();
   const warehouse = await project.warehouse();
   const log = project.log.child({ source, stream: spec.name });
@@ -46,6 +54,8 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   }
 
   const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey };
+  const at = { source, stream: spec.name, step: 'load' as const };
+  if (plan.todo.length > 0) progress.report({ type: 'step.started', ...at, unit: 'batches', total: plan.todo.length });
   for (const group of transactions(plan.todo, spec.mode, warehouse.capabilities)) {
     const started = Date.now();
     const prepared: Prepared[] = [];
@@ -56,22 +66,27 @@ export async function loadStream(project: Project, source: string, spec: StreamS
         prepared.map((p) => p.batch),
         runId,
       );
+      let rows = 0;
       for (const r of results) {
         if (r.skipped) continue; // a concurrent load committed it first
         report.loaded_batches++;
         report.loaded_rows += r.rows;
         report.rejected += r.rejected;
+        rows += r.rows;
       }
+      progress.report({ type: 'step.advanced', ...at, units: group.length, rows });
       log.debug({ batches: group.length, ms: Date.now() - started }, 'load.transaction.done');
     } catch (error) {
       const e = toSluiceError(error, { source, stream: spec.name });
       if (e.fatal) throw e;
       report.errors.push(errorEntry(group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`, e));
+      progress.report({ type: 'step.advanced', ...at, failed: group.length });
       log.error({ batches: group.map((g) => g.key).slice(0, 5), error: e.message }, 'load.batch.failed');
     } finally {
       for (const p of prepared) await p.release();
     }
   }
+  if (plan.todo.length > 0) progress.report({ type: 'step.finished', ...at });
   log.info({ batches: report.loaded_batches, rows: report.loaded_rows, rejected: report.rejected }, 'load.stream.done');
 }
 

@@ -4,6 +4,7 @@ import type { Source } from '../core/source.js';
 import { fetchStream } from './fetch.js';
 import { loadStream } from './load.js';
 import { acquireLock } from './lock.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { appendRunRecord, emptyReport, newRunId, type RunRecord, type StreamReport } from './run-record.js';
 import { cleanupLeftovers, syncStream } from './sync.js';
@@ -20,6 +21,8 @@ export interface RunOptions {
   range?: { startMs?: number; endMs?: number };
   runId?: string;
   signal?: AbortSignal;
+  /** Told what each step does as it goes (the terminal's live lines, `serve`'s dashboard). */
+  progress?: ProgressReporter;
 }
 
 /**
@@ -37,7 +40,9 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const scoped = project.withLog(log);
   const streams: StreamReport[] = [];
   const fatal: SluiceError[] = [];
+  const progress = o.progress ?? noProgress;
   log.info({ command: o.command, sources: selected.map((s) => s.name) }, 'run.started');
+  progress.report({ type: 'run.started', runId, command: o.command, sources: selected.map((s) => s.name) });
 
   // A source another run holds is left alone: not read, not swept, not loaded (DESIGN §6).
   const refused: SluiceError[] = [];
@@ -65,6 +70,8 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         for (const spec of opened.streams()) {
           const report = emptyReport(opened.name, spec.name);
           streams.push(report);
+          const at = { source: opened.name, stream: spec.name };
+          progress.report({ type: 'stream.started', ...at });
           // Each step runs even when an earlier one failed: what was landed or stored before is
           // still synced and loaded. Only errors that stop the source (credentials…) end it.
           const step = async (name: Step, work: () => Promise<void>) => {
@@ -78,9 +85,10 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
               log.error({ source: opened.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
             }
           };
-          await step('fetch', () => fetchStream(scoped, opened, spec.name, report, { runId, limit: o.limit, range: o.range, signal }));
-          await step('sync', () => syncStream(scoped, opened.name, spec.name, report, signal));
-          await step('load', () => loadStream(scoped, opened.name, spec, report, runId));
+          await step('fetch', () => fetchStream(scoped, opened, spec.name, report, { runId, limit: o.limit, range: o.range, signal, progress }));
+          await step('sync', () => syncStream(scoped, opened.name, spec.name, report, signal, progress));
+          await step('load', () => loadStream(scoped, opened.name, spec, report, runId, progress));
+          progress.report({ type: 'stream.finished', ...at, report });
         }
       } catch (error) {
         const e = toSluiceError(error, { source: resolved.name });
@@ -142,5 +150,6 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   // A run refused for every source did nothing: the history keeps the runs that did the work.
   if (!allRefused) await appendRunRecord(project.config.stateDir, record);
   log.info({ status: record.status, ms: record.duration_ms, ...(refused.length ? { refused: refused.length } : {}) }, 'run.finished');
+  progress.report({ type: 'run.finished', runId, status: record.status });
   return record;
 }
