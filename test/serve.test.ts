@@ -173,6 +173,33 @@ describe('sluice serve between runs', () => {
     removeDir(ws.dir);
   });
 
+  it('with the dashboard on: once the metrics say the run is over, and after each page or status answer, serve holds nothing on the DuckDB file', async () => {
+    assertBuilt();
+    const sim = await startGithubSim({ seed: 89, repos: ['duckdb/duckdb'], events: 25, spanHours: 2, pollInterval: 1 });
+    const second = (new Date().getUTCSeconds() + 4) % 60;
+    const ws = githubWorkspace('serve-dashboard-idle', sim, ['duckdb/duckdb'], { schedule: `${second} * * * * *` });
+    const port = await freePort();
+    const serve = startServe(ws, port);
+    const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text() ?? '';
+    try {
+      await until('a run counted on /metrics', async () => /^sluice_runs_total\{source="github",status="ok"\} 1$/m.test(await metrics()), 1200);
+      expect(await metrics()).toMatch(/^sluice_run_in_progress\{source="github"\} 0$/m);
+      expect(descriptorsOn(serve.child.pid as number, ws.warehouse)).toEqual([]);
+      for (const p of ['/', '/api/status', '/']) {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toMatch(/github\/events|"source": "github"/);
+        expect(descriptorsOn(serve.child.pid as number, ws.warehouse)).toEqual([]);
+      }
+      const doc = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { streams: Array<{ rows_loaded: number }> };
+      expect(doc.streams[0]?.rows_loaded).toBe(25);
+    } finally {
+      serve.child.kill('SIGKILL');
+      await sim.close();
+      removeDir(ws.dir);
+    }
+  });
+
   it('`schedule_transform: false` loads without building the models, and the run closes the warehouse', async () => {
     const sim = await startGithubSim({ seed: 87, repos: ['duckdb/duckdb'], events: 20, spanHours: 2, pollInterval: 1 });
     const ws = githubWorkspace('serve-no-transform', sim, ['duckdb/duckdb'], { schedule: '0 * * * *', schedule_transform: false });

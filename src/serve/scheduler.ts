@@ -57,7 +57,7 @@ export function scheduledSources(project: Project): ScheduledSource[] {
 }
 
 export interface SchedulerOptions {
-  /** After each run, still holding the scheduler's turn: no run starts until it returns. */
+  /** After each run, still holding the scheduler's turn: no run starts until it returns, and the metrics count the run after it. */
   onRun?: (source: string, record: RunRecord) => void | Promise<void>;
   progress?: ProgressReporter;
 }
@@ -115,8 +115,13 @@ export class Scheduler {
       if (this.#stopping || !source) return;
       this.metrics.started(name);
       const record = await runScheduled(this.#project, source, this.#abort.signal, this.#options.progress);
-      this.metrics.finished(name, record);
-      await this.#options.onRun?.(name, record);
+      // The run counts as finished once its turn is over: what `onRun` does with the warehouse is
+      // part of it, so a process that waits for the metrics never meets it.
+      try {
+        await this.#options.onRun?.(name, record);
+      } finally {
+        this.metrics.finished(name, record);
+      }
     } catch (error) {
       this.metrics.failed(name);
       this.#project.log.error({ source: name, error: (error as Error).message }, 'serve.run.failed');
