@@ -22,7 +22,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.destination) return redacting(pino(base, options.destination));
   const pretty = process.stderr.isTTY && !process.env.NO_COLOR;
   if (!pretty && !options.terminal) return redacting(pino(base, pino.destination({ fd: 2, sync: true })));
-  const format = pretty ? prettyFormatter() : (line: string) => line;
+  // Beside live progress each event keeps to one line, so the progress stays in view.
+  const format = pretty ? prettyFormatter({ singleLine: options.terminal !== undefined }) : (line: string) => line;
   const out = options.terminal ?? ((text: string) => process.stderr.write(text));
   return redacting(pino(base, { write: (line: string) => out(format(line)) }));
 }
@@ -31,9 +32,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
  * pino-pretty's formatter, loaded only when a terminal shows the logs: a script, a pipe or CI
  * never pays for it. It is CommonJS, so it loads synchronously.
  */
-function prettyFormatter(): (line: string) => string {
+function prettyFormatter(o: { singleLine: boolean }): (line: string) => string {
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return prettyFactory(PRETTY);
+  return prettyFactory({ ...PRETTY, ...o });
 }
 
 /**
