@@ -10,14 +10,18 @@ export interface Freshness {
   interval_seconds: number | undefined;
   last_success_at: string | undefined;
   age_seconds: number | undefined;
-  /** More than two intervals since the last success: at least two scheduled runs did not succeed. */
+  /**
+   * More than two intervals late: the first two scheduled times after the last success have both
+   * passed. Counted on the schedule itself, so a weekday cron is not late over a weekend.
+   */
   late: boolean;
 }
 
-function intervalAfter(schedule: string, fromMs: number): number | undefined {
+/** The first two times the schedule fires after `fromMs`, or none for a cron that does not parse. */
+function nextTwo(schedule: string, fromMs: number): [number, number] | undefined {
   try {
     const [a, b] = new Cron(schedule, { paused: true, timezone: 'UTC' }).nextRuns(2, new Date(fromMs));
-    return a && b ? (b.getTime() - a.getTime()) / 1000 : undefined;
+    return a && b ? [a.getTime(), b.getTime()] : undefined;
   } catch {
     return undefined; // `serve` refuses a bad cron; a report just shows none
   }
@@ -27,16 +31,15 @@ export function freshnessOf(streams: readonly StreamStatus[], schedules: Readonl
   return streams.map((s) => {
     const schedule = schedules[s.source];
     const lastMs = s.last_success_at ? Date.parse(s.last_success_at) : undefined;
-    const interval = schedule ? intervalAfter(schedule, lastMs ?? nowMs) : undefined;
-    const age = lastMs === undefined ? undefined : Math.max(0, (nowMs - lastMs) / 1000);
+    const next = schedule ? nextTwo(schedule, lastMs ?? nowMs) : undefined;
     return {
       source: s.source,
       stream: s.stream,
       schedule,
-      interval_seconds: interval,
+      interval_seconds: next ? (next[1] - next[0]) / 1000 : undefined,
       last_success_at: s.last_success_at,
-      age_seconds: age,
-      late: interval !== undefined && age !== undefined && age > 2 * interval,
+      age_seconds: lastMs === undefined ? undefined : Math.max(0, (nowMs - lastMs) / 1000),
+      late: lastMs !== undefined && next !== undefined && nowMs > next[1],
     };
   });
 }

@@ -48,7 +48,7 @@ export function freshnessSection(rows: readonly Freshness[]): string {
     })
     .join('');
   return `<table><tr><th>stream</th><th>schedule (UTC)</th><th>interval</th><th>last success</th><th>age</th><th>freshness</th></tr>${body}</table>
-<p class="note">late: more than two schedule intervals since the last fully successful run</p>`;
+<p class="note">LATE: more than two intervals behind: the two scheduled runs after the last fully successful one have both come and gone</p>`;
 }
 
 /** The tests of the last run that transformed: the failing ones listed, or how many passed. */
