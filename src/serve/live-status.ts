@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import { redact } from '../core/redact.js';
 import type { ProgressBoard } from '../pipeline/progress.js';
 import type { Project } from '../pipeline/project.js';
-import { readRunRecords } from '../pipeline/run-record.js';
+import { historyFile, type RunRecord, readRunRecords } from '../pipeline/run-record.js';
 import { renderReport } from '../report/html.js';
 import { type StatusDocument, schedulesOf, statusDocument } from '../report/status-document.js';
 import type { Scheduler } from './scheduler.js';
@@ -23,6 +24,7 @@ export class LiveStatus {
   #readAtMs = 0;
   #error: string | undefined;
   #reading: Promise<void> | undefined;
+  #runs: { stamp: string; runs: RunRecord[] } = { stamp: '', runs: [] };
 
   constructor(project: Project, scheduler: Scheduler, board: ProgressBoard) {
     this.#project = project;
@@ -57,11 +59,19 @@ export class LiveStatus {
     return { doc: this.#doc, error: this.#error };
   }
 
+  /** The run history, read again only when its file changed: the page asks every few seconds. */
+  async #history(): Promise<RunRecord[]> {
+    const stat = await fs.promises.stat(historyFile(this.#project.config.stateDir)).catch(() => undefined);
+    const stamp = stat ? `${stat.size}:${stat.mtimeMs}` : 'none';
+    if (stamp !== this.#runs.stamp) this.#runs = { stamp, runs: redact(await readRunRecords(this.#project.config.stateDir)) };
+    return this.#runs.runs;
+  }
+
   /** The page `sluice report` writes, from the live state, refreshing itself. */
   async page(): Promise<string> {
     const { doc, error } = await this.document();
     const run = this.#board.run();
-    const runs = redact(await readRunRecords(this.#project.config.stateDir));
+    const runs = await this.#history();
     const note = error ? `the last status read failed (${error}); showing the one before` : undefined;
     return renderReport({
       streams: doc?.streams ?? [],
