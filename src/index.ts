@@ -8,6 +8,7 @@ export type { JsonValue, Source, SourceMessage, SourceRecord, StreamMode, Stream
 export type { DatePart, ModelMacros, Relation, RelationKind, SqlTarget } from './core/sql-target.js';
 export type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse, WarehouseCapabilities } from './core/warehouse.js';
 export { HttpClient, type HttpClientOptions } from './http/client.js';
+export { ProgressBoard, type ProgressEvent, type ProgressReporter, type RunProgressView, type StreamProgressView } from './pipeline/progress.js';
 export { Project } from './pipeline/project.js';
 export { type RunOptions, runPipeline, type Step } from './pipeline/run.js';
 export { type RunRecord, readRunRecords, type StreamReport } from './pipeline/run-record.js';
