@@ -53,10 +53,12 @@ describe('start-up: each command loads only what it uses', () => {
     expect(loaded.filter((m) => /^dist\/(plugins|warehouse|storage|sources|serve|report)\b/.test(m))).toEqual([]);
   });
 
-  it('`status` loads neither the report renderer, the dashboard, nor terminal rendering off a terminal', () => {
+  it('`status` loads its warehouse driver only: no other driver, SDK, template engine, renderer or terminal code', () => {
     const loaded = loadedBy(['status'], dir);
     const packages = packagesIn(loaded);
-    for (const p of ['nunjucks', '@aws-sdk/client-s3', 'snowflake-sdk', 'croner', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
+    // Local storage and DuckDB: the other drivers stay where they are.
+    for (const p of ['pg', 'pg-copy-streams', 'snowflake-sdk', '@aws-sdk/client-s3', 'nunjucks', 'croner', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
+    expect(packages.has('@duckdb/node-api')).toBe(true);
     expect(loaded.filter((m) => /^dist\/(serve|report\/html|transform)\b/.test(m))).toEqual([]);
   });
 });
