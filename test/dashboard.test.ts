@@ -122,6 +122,12 @@ describe.skipIf(lacks('chromium'))("serve's live dashboard", () => {
       expect(external).toEqual([]);
       await page.close();
 
+      // Nothing secret on the page or in the document.
+      for (const p of ['/', '/api/status']) {
+        const text = await (await fetch(`${base}${p}`)).text();
+        for (const secret of [sim.options.apiKey, sim.options.secretKey]) expect(text.includes(String(secret)), p).toBe(false);
+      }
+
       // A scheduled run may land between the two reads: the documents agree around one of them.
       const apiStatus = async () => {
         const api = await fetch(`${base}/api/status`);
