@@ -7,6 +7,7 @@ import { type AmplitudeSim, startAmplitudeSim } from '../src/demo/amplitude-sim.
 import { amplitudeConfigSchema } from '../src/sources/amplitude/config.js';
 import { amplitudeSource } from '../src/sources/amplitude/index.js';
 import { type AmpWorkspace, ampRun, ampWorkspace, loadedUuids, sorted, storedHours } from './support/amplitude.js';
+import { type HostileAmplitudeSim, startHostileAmplitudeSim } from './support/amplitude-hostile.js';
 import { listFiles, queryDuck, tempDir } from './support/workspace.js';
 
 const HOUR = 3_600_000;
@@ -99,9 +100,9 @@ describe('amplitude: backfill', () => {
 });
 
 describe('amplitude: hostile archives and bad input', () => {
-  let sim: AmplitudeSim;
+  let sim: HostileAmplitudeSim;
   beforeAll(async () => {
-    sim = await startAmplitudeSim({ seed: 42 });
+    sim = await startHostileAmplitudeSim({ seed: 42 });
   });
   afterAll(() => sim.close());
 
@@ -185,7 +186,7 @@ describe('amplitude source: a read that ends early', () => {
         concurrency: 4,
         max_hours_per_request: 2,
       });
-      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() });
+      const source = await amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', configDir: process.cwd(), tempDir: os.tmpdir() });
       const hours = Array.from({ length: 24 }, (_, i) => Date.parse(START) + i * HOUR);
       const signal = new AbortController().signal;
       for await (const m of source.read('events', {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AmplitudeSim, startAmplitudeSim } from '../src/demo/amplitude-sim.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
-import { type RestSim, startRestSim } from '../src/demo/rest-sim.js';
 import { ampRun, ampWorkspace } from './support/amplitude.js';
 import { githubWorkspace, output, sluice } from './support/github.js';
 import { restWorkspace } from './support/rest.js';
+import { type RestSim, startRestSim } from './support/rest-sim.js';
 import { runCli } from './support/workspace.js';
 
 describe('sluice check', () => {

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { startGithubSim } from '../src/demo/github-sim.js';
-import { resolveSources } from '../src/plugins.js';
+import { resolveSources, resolveStorage, resolveWarehouse } from '../src/plugins.js';
 import { output, removeDir } from './support/github.js';
 import { runCli, tempDir, writeConfig } from './support/workspace.js';
 
@@ -35,7 +36,11 @@ const github = (extra: Record<string, unknown> = {}) => ({ name: 'github', type:
 function configError(config: unknown): ConfigError {
   const file = writeConfig(workspace(), config);
   try {
-    resolveSources(loadConfig({ file, processEnv: {} }));
+    // What `new Project(config)` checks before any work: every plug-in's settings.
+    const config = loadConfig({ file, processEnv: {} });
+    resolveSources(config);
+    resolveStorage(config);
+    resolveWarehouse(config);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -87,20 +92,23 @@ describe('loadConfig: envs, --dev and paths', () => {
     envs: { staging: { storage: { path: './staging-lake' }, sources: [{ name: 'github', repos: ['apache/spark'] }] } },
   };
 
-  it('resolves relative paths against the folder of the config, not the working directory', () => {
+  it('resolves relative paths against the folder of the config, not the working directory', async () => {
     const dir = workspace();
     const c = loadConfig({ file: writeConfig(dir, base), processEnv: {} });
     expect(c.dir).toBe(dir);
     expect(c.stateDir).toBe(path.join(dir, 'state'));
-    expect(c.storage).toEqual({ type: 'local', path: path.join(dir, 'lake') });
-    expect(c.warehouse).toEqual({ type: 'duckdb', path: path.join(dir, 'warehouse.duckdb') });
     expect(c.modelsDir).toBe(path.join(dir, 'models'));
+    // The plug-ins resolve their own paths against the same folder.
+    expect((await resolveStorage(c).create(silentLogger)).location).toBe(`local folder ${path.join(dir, 'lake')}`);
+    const warehouse = await resolveWarehouse(c).create(silentLogger);
+    await warehouse.close();
+    expect(fs.existsSync(path.join(dir, 'warehouse.duckdb'))).toBe(true);
   });
 
   it('--env overlays its block: objects merge, sources merge by name', () => {
     const dir = workspace();
     const c = loadConfig({ file: writeConfig(dir, base), env: 'staging', processEnv: {} });
-    expect(c.storage).toEqual({ type: 'local', path: path.join(dir, 'staging-lake') });
+    expect(c.storage).toEqual({ type: 'local', path: './staging-lake' });
     expect(c.sources.map((s) => [s.name, s.repos])).toEqual([
       ['github', ['apache/spark']],
       ['other', ['a/b']],
@@ -160,7 +168,7 @@ describe('bad configs name the key and what was expected', () => {
       /warehouse\.memory_limit: a size such as 256MB or 2GB/,
     );
     const file = writeConfig(workspace(), { sources: [github()], warehouse: { type: 'duckdb', path: 'w.duckdb', memory_limit: '1GB' } });
-    expect(loadConfig({ file, processEnv: {} }).warehouse).toMatchObject({ memory_limit: '1GB' });
+    expect(() => resolveWarehouse(loadConfig({ file, processEnv: {} }))).not.toThrow();
   });
 
   it('a bad storage type names `storage.type`', () => {

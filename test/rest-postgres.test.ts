@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RestSim, startRestSim } from '../src/demo/rest-sim.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
 import { lacks } from './support/programs.js';
 import { restWorkspace } from './support/rest.js';
+import { type RestSim, startRestSim } from './support/rest-sim.js';
 import { runCli } from './support/workspace.js';
 
 interface Row {

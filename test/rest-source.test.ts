@@ -3,15 +3,15 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { configErrorFrom } from '../src/config/zod-errors.js';
+import { tempOwner } from '../src/core/fs/temp-files.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Source } from '../src/core/source.js';
-import { tempOwner } from '../src/core/temp-files.js';
-import { type RestSim, type RestSimOptions, startRestSim } from '../src/demo/rest-sim.js';
 import { resolveSources } from '../src/plugins.js';
 import { restSource } from '../src/sources/rest/index.js';
 import { ParentRows } from '../src/sources/rest/parent-rows.js';
 import { compactJson, prependField, rawAt, rawElements } from '../src/sources/rest/raw-json.js';
 import { callStreams, offset, openSource, rawRows, readStream, restEntry, restWorkspace } from './support/rest.js';
+import { type RestSim, type RestSimOptions, startRestSim } from './support/rest-sim.js';
 import { execDuck, listFiles, queryDuck, ROOT, runCli, tempDir } from './support/workspace.js';
 
 const sims: RestSim[] = [];
@@ -55,11 +55,11 @@ describe('rest source: config', () => {
     expect(configError([{ ...base, paginate: { type: 'offset' } }])).toContain('sources[0].streams[0].paginate.page_size');
   });
 
-  it('the example in examples/calls-rest is valid', () => {
+  it('the example in examples/calls-rest is valid', async () => {
     const env = { ET_USER: 'u', ET_PASSWORD: 'example-pw', DATABASE_URL: 'postgres://u:p@localhost/db' };
     const config = loadConfig({ file: path.join(ROOT, 'examples/calls-rest/sluice.yaml'), processEnv: env });
     const [calls] = resolveSources(config);
-    const src = calls?.create(silentLogger);
+    const src = await calls?.create(silentLogger);
     expect(src?.streams().map((x) => `${x.name}:${x.mode}:${x.primaryKey.join('+')}`)).toEqual([
       'agents:full:id',
       'tags:full:id',

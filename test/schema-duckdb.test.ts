@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuckDbWarehouse } from '../src/warehouse/duckdb/index.js';
+import { DuckDbWarehouse } from '../src/warehouse/duckdb/warehouse.js';
 import { schemaContract } from './schema-contract.js';
 import { queryDuck, tempDir } from './support/workspace.js';
 import type { RawRow, RejectRow } from './warehouse-contract.js';

@@ -52,7 +52,7 @@ describe('schema contracts in the config', () => {
 
   it('GitHub and Amplitude have one stream: the source’s schema is its', () => {
     const config = githubSource.configSchema.parse({ name: 'gh', type: 'github', repos: ['a/b'], schema: { type_changes: 'freeze' } });
-    const source = githubSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() });
+    const source = githubSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir(), configDir: os.tmpdir() });
     expect((source as { streams(): Array<{ schema?: unknown }> }).streams()[0]?.schema).toMatchObject({ typeChanges: 'freeze', newFields: 'evolve' });
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { silentLogger } from '../src/core/logger.js';
 import { Secret } from '../src/core/redact.js';
-import { PostgresWarehouse } from '../src/warehouse/postgres/index.js';
+import { PostgresWarehouse } from '../src/warehouse/postgres/warehouse.js';
 import { schemaContract } from './schema-contract.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
 import { lacks } from './support/programs.js';

@@ -139,7 +139,8 @@ describe('sluice serve between runs', () => {
     assertBuilt();
     const sim = await startGithubSim({ seed: 86, repos: ['duckdb/duckdb', 'apache/spark'], events: 30, spanHours: 3, pollInterval: 1 });
     // One tick a minute, a few seconds from now: the long idle after it is where the other process works.
-    const second = (new Date().getUTCSeconds() + 4) % 60;
+    // A start slower than that (a busy machine) only moves the tick a minute on: the test allows it.
+    const second = (new Date().getUTCSeconds() + 8) % 60;
     const ws = githubWorkspace('serve-idle', sim, ['duckdb/duckdb', 'apache/spark'], { schedule: `${second} * * * * *` });
     fs.cpSync(BUNDLED_GITHUB_MODELS, path.join(ws.dir, 'models'), { recursive: true });
     const serve = startServe(ws, await freePort());
@@ -171,7 +172,34 @@ describe('sluice serve between runs', () => {
     const staged = await queryDuck<{ n: string }>(ws.warehouse, 'SELECT count(*)::VARCHAR AS n FROM analytics.stg_github__events');
     expect(Number(staged[0]?.n)).toBe(sim.expectedIds().length);
     removeDir(ws.dir);
-  });
+  }, 150_000);
+
+  it('with the dashboard on: once the metrics say the run is over, and after each page or status answer, serve holds nothing on the DuckDB file', async () => {
+    assertBuilt();
+    const sim = await startGithubSim({ seed: 89, repos: ['duckdb/duckdb'], events: 25, spanHours: 2, pollInterval: 1 });
+    const second = (new Date().getUTCSeconds() + 8) % 60; // as above: a late start waits a minute more
+    const ws = githubWorkspace('serve-dashboard-idle', sim, ['duckdb/duckdb'], { schedule: `${second} * * * * *` });
+    const port = await freePort();
+    const serve = startServe(ws, port);
+    const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text() ?? '';
+    try {
+      await until('a run counted on /metrics', async () => /^sluice_runs_total\{source="github",status="ok"\} 1$/m.test(await metrics()), 1200);
+      expect(await metrics()).toMatch(/^sluice_run_in_progress\{source="github"\} 0$/m);
+      expect(descriptorsOn(serve.child.pid as number, ws.warehouse)).toEqual([]);
+      for (const p of ['/', '/api/status', '/']) {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toMatch(/github\/events|"source": "github"/);
+        expect(descriptorsOn(serve.child.pid as number, ws.warehouse)).toEqual([]);
+      }
+      const doc = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { streams: Array<{ rows_loaded: number }> };
+      expect(doc.streams[0]?.rows_loaded).toBe(25);
+    } finally {
+      serve.child.kill('SIGKILL');
+      await sim.close();
+      removeDir(ws.dir);
+    }
+  }, 150_000);
 
   it('`schedule_transform: false` loads without building the models, and the run closes the warehouse', async () => {
     const sim = await startGithubSim({ seed: 87, repos: ['duckdb/duckdb'], events: 20, spanHours: 2, pollInterval: 1 });

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../src/core/errors.js';
+import { sha256File } from '../src/core/fs/sha256-file.js';
 import type { ObjectStore } from '../src/core/object-store.js';
 import { type ProcessIdentity, selfIdentity } from '../src/core/process-identity.js';
-import { sha256File } from '../src/storage/local/atomic.js';
 import { tempDir } from './support/workspace.js';
 
 /** A store for one suite, and how to dispose of it. */

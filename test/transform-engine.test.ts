@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { SqlTarget } from '../src/core/sql-target.js';
 import { runTransform } from '../src/transform/engine.js';
 import { loadTransformProject } from '../src/transform/models.js';
-import type { SqlTarget } from '../src/transform/target.js';
 import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
 import { describeDialects, loadRaw, openTarget, writeModels } from './support/transform.js';
 import { tempDir } from './support/workspace.js';

@@ -3,8 +3,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { TableSpec } from '../src/core/warehouse.js';
-import { DuckDbWarehouse } from '../src/warehouse/duckdb/index.js';
 import { MAX_LINE } from '../src/warehouse/duckdb/load-sql.js';
+import { DuckDbWarehouse } from '../src/warehouse/duckdb/warehouse.js';
 import { queryDuck, tempDir } from './support/workspace.js';
 import { type LoadRow, type RawRow, type RejectRow, warehouseContract } from './warehouse-contract.js';
 

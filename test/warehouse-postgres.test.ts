@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { silentLogger } from '../src/core/logger.js';
 import { Secret } from '../src/core/redact.js';
 import type { BatchToLoad, TableSpec, Warehouse } from '../src/core/warehouse.js';
-import { PostgresWarehouse } from '../src/warehouse/postgres/index.js';
 import { lockKey } from '../src/warehouse/postgres/load-group.js';
+import { PostgresWarehouse } from '../src/warehouse/postgres/warehouse.js';
 import { freePort, type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
 import { lacks } from './support/programs.js';
 import { tempDir } from './support/workspace.js';

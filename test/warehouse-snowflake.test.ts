@@ -10,9 +10,9 @@ import type { Project } from '../src/pipeline/project.js';
 import { emptyReport } from '../src/pipeline/run-record.js';
 import { LocalStore } from '../src/storage/local/index.js';
 import type { SnowflakeClient, SnowflakeWarehouseConfig } from '../src/warehouse/snowflake/connection.js';
-import { SnowflakeWarehouse } from '../src/warehouse/snowflake/index.js';
 import { applySql, clearSql, copySql, countsSql, lenientCopySql, parseSql } from '../src/warehouse/snowflake/load-sql.js';
 import { columnsSql, lockSql, recheckSql, recordVersionsSql, SETUP_SQL, sfIdent, sfString, tableSql } from '../src/warehouse/snowflake/sql.js';
+import { SnowflakeWarehouse } from '../src/warehouse/snowflake/warehouse.js';
 import { tempDir } from './support/workspace.js';
 
 /**
@@ -172,7 +172,7 @@ describe('SnowflakeWarehouse: statements in order, one transaction per group', (
 
   it('reads batches from its stage: it declares so, and needs no local file', async () => {
     const wh = await open(new RecordingClient());
-    expect(wh.readsFrom).toBe('storage');
+    expect(wh.capabilities.readsFrom).toBe('storage');
   });
 
   it('setup, the table DDL before BEGIN, then lock, re-check, stage, counts, writes, COMMIT', async () => {

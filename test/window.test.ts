@@ -36,7 +36,7 @@ describe('window math (UTC, no DST)', () => {
 
   it('derives the Amplitude window from lookback_days and lag_hours in whole hours', () => {
     const config = amplitudeSource.configSchema.parse({ name: 'amplitude', type: 'amplitude', api_key: 'k', secret_key: 's', lookback_days: 2, lag_hours: 3 });
-    const source = amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() }) as Awaited<
+    const source = amplitudeSource.create(config, { log: silentLogger, at: 'sources[0]', configDir: process.cwd(), tempDir: os.tmpdir() }) as Awaited<
       ReturnType<typeof amplitudeSource.create>
     >;
     const now = H('2026-05-10T10:37:00Z');

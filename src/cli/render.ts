@@ -2,7 +2,8 @@ import type { RunRecord, SchemaDrift, StreamReport } from '../pipeline/run-recor
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-function streamLine(s: StreamReport, steps: readonly string[]): string {
+/** A stream's summary: what each step did. */
+export function streamLine(s: StreamReport, steps: readonly string[]): string {
   const parts: string[] = [];
   if (steps.includes('fetch')) {
     parts.push(
@@ -32,8 +33,9 @@ export function driftText(d: SchemaDrift): string {
   return `${what}, first in ${d.batch} line ${d.line}`;
 }
 
-export function renderRun(record: RunRecord, steps: readonly string[]): string {
-  const lines = record.streams.map((s) => streamLine(s, steps));
+/** A run's result; `streams: false` leaves out the streams' summaries (the terminal showed them as they ended). */
+export function renderRun(record: RunRecord, steps: readonly string[], o: { streams?: boolean } = {}): string {
+  const lines = o.streams === false ? [] : record.streams.map((s) => streamLine(s, steps));
   for (const s of record.streams) {
     for (const d of s.schema_drift ?? []) lines.push(`  drift ${s.source}/${s.stream}: ${driftText(d)}`);
     for (const w of s.warnings) lines.push(`  warning ${s.source}/${s.stream}: ${w.message}`);

@@ -4,7 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { type Env, environmentFor, substitute } from './env.js';
 import { overlay } from './overlay.js';
-import { configSchema, type SourceEntry, type StorageConfig, type WarehouseConfig } from './schema.js';
+import { configSchema, type PluginEntry, type SourceEntry } from './schema.js';
 import { configErrorFrom } from './zod-errors.js';
 
 export interface LoadConfigOptions {
@@ -22,9 +22,9 @@ export interface SluiceConfig {
   readonly file: string;
   readonly dir: string;
   readonly stateDir: string;
-  readonly storage: StorageConfig;
-  readonly warehouse: WarehouseConfig;
-  /** Each entry is checked by its plug-in's own schema when the project opens. */
+  /** Each entry (storage, warehouse, sources) is checked by its plug-in's own schema when the project opens. */
+  readonly storage: PluginEntry;
+  readonly warehouse: PluginEntry;
   readonly sources: readonly SourceEntry[];
   readonly modelsDir: string;
 }
@@ -62,17 +62,13 @@ export function loadConfig(options: LoadConfigOptions = {}): SluiceConfig {
     names.add(s.name);
   }
   const abs = (p: string) => path.resolve(dir, p);
-  const storage: StorageConfig = options.dev
-    ? { type: 'local', path: path.resolve('s3_dev') }
-    : c.storage.type === 'local'
-      ? { ...c.storage, path: abs(c.storage.path) }
-      : c.storage;
   return Object.freeze({
     file,
     dir,
     stateDir: abs(c.state_dir),
-    storage,
-    warehouse: c.warehouse.type === 'duckdb' ? { ...c.warehouse, path: abs(c.warehouse.path) } : c.warehouse,
+    // --dev: the local folder ./s3_dev (of the working folder) instead of the configured storage.
+    storage: options.dev ? { type: 'local', path: path.resolve('s3_dev') } : c.storage,
+    warehouse: c.warehouse,
     sources: c.sources,
     modelsDir: abs(c.transform.models),
   });

@@ -1,15 +1,30 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+/**
+ * The memory devices: three ways sluice gives memory back to the system that neither Node nor an
+ * embedded database does on its own, so that a run's resident memory stays near what it uses.
+ * Each rests on behaviour its owner does not promise; loads work without them, only using more
+ * memory. `SLUICE_MEMORY_DEVICES=off` turns all three off, e.g. to measure what they save.
+ *
+ * 1. `collectGarbage`: a fetch leaves tens of MB of dead buffers (response bodies, compressed
+ *    chunks) that V8 frees only at its next full collection, which a load, waiting on its
+ *    warehouse, may never trigger: they would stay resident beside the warehouse's own memory.
+ * 2. `nativeAllocatorSettings`: DuckDB's bundled jemalloc keeps freed pages for ten seconds, in
+ *    an arena per CPU, so a load stayed hundreds of MB above DuckDB's own cap; one arena that
+ *    returns pages within 100 ms costs a few percent. Read once, when the library loads.
+ * 3. `releaseNativeMemory`: DuckDB's allocator and the C heap (where Node keeps its buffers too)
+ *    hold on to what was freed, for reuse. DuckDB has no statement that releases it, but it
+ *    flushes its allocator and trims the C heap whenever it relaunches its worker threads: the
+ *    warehouse passes the statements that do that (a few milliseconds).
+ */
+export const memoryDevicesOn = (): boolean => process.env.SLUICE_MEMORY_DEVICES !== 'off';
+
 let collect: (() => void) | undefined;
 
-/**
- * Runs a full garbage collection now. A fetch leaves tens of MB of dead buffers (response bodies,
- * compressed chunks) that V8 would free only at its next full collection, which a load, waiting on
- * its warehouse, may never trigger; they would stay resident beside the warehouse's own memory.
- * Node offers no call for this without a start-up flag, so the flag is set here, once.
- */
+/** Device 1: a full garbage collection now (Node offers no call for it without a start-up flag: the flag is set once, here). */
 export function collectGarbage(): void {
+  if (!memoryDevicesOn()) return;
   if (!collect) {
     setFlagsFromString('--expose-gc');
     collect = runInNewContext('gc') as () => void;
@@ -18,4 +33,15 @@ export function collectGarbage(): void {
   // V8 frees dead buffers' memory in the background after a collection; the next collection
   // first finishes that, so the memory is back in the C heap before anyone trims it.
   collect();
+}
+
+/** Device 2: environment for DuckDB's allocator, applied before its library loads; a value the user set is kept. */
+export function applyNativeAllocatorSettings(env: NodeJS.ProcessEnv = process.env): void {
+  if (!memoryDevicesOn()) return;
+  env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1,dirty_decay_ms:100,muzzy_decay_ms:0';
+}
+
+/** Device 3: `relaunchWorkers` makes the embedded database restart its threads, which returns its freed memory. */
+export async function releaseNativeMemory(relaunchWorkers: () => Promise<void>): Promise<void> {
+  if (memoryDevicesOn()) await relaunchWorkers();
 }

@@ -40,3 +40,9 @@ export interface ObjectStore {
   /** Removes temporary files a killed run left behind; returns how many. */
   cleanup(): Promise<number>;
 }
+
+/** A store that is a folder on this machine (landing, local storage): writers may put files in it directly. */
+export interface LocalFolder extends ObjectStore {
+  readonly root: string;
+  localPath(key: string): string;
+}

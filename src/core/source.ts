@@ -74,7 +74,7 @@ export interface Source {
   read(stream: string, ctx: StreamReadContext): AsyncIterable<SourceMessage>;
   /** Window streams: the hours required now, unless the command names a range. */
   window?(stream: string, nowMs: number): WindowPlan;
-  /** Optional: one cheap request that proves the API answers and accepts the credentials (`sluice check`). */
-  check?(signal?: AbortSignal): Promise<void>;
+  /** One cheap request that proves the API answers and accepts the credentials (`sluice check`). */
+  check(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { SchemaChange, SchemaContract, StreamSchema } from './schema.js';
 import type { StreamMode } from './source.js';
+import type { SqlTarget } from './sql-target.js';
 
 export interface TableSpec {
   source: string;
@@ -65,15 +66,28 @@ export interface TableStats {
   lastLoadedAt: string | undefined;
 }
 
-/** DESIGN §7: raw tables, the ledger `sluice._loads` and `sluice._rejects`. */
-export interface Warehouse {
-  readonly type: string;
+/** What a warehouse plug-in declares it can do: the pipeline plans with this, never with a type name. */
+export interface WarehouseCapabilities {
   /**
    * Where the warehouse reads a batch's bytes: `local-file` from `BatchToLoad.file`, which the
    * pipeline provides (the stored object itself, or a copy); `storage` straight from the storage
    * (Snowflake's stage over the bucket), so the pipeline copies nothing.
    */
   readonly readsFrom: 'local-file' | 'storage';
+  /**
+   * The most compressed bytes of batches in one load transaction: what the warehouse stages at
+   * once (several times this as JSON) must fit its working memory. A `full` snapshot is loaded
+   * whole whatever its size.
+   */
+  readonly groupBytes: number;
+  /** The most batches in one load transaction. */
+  readonly groupBatches: number;
+}
+
+/** DESIGN §7: raw tables, the ledger `sluice._loads` and `sluice._rejects`. */
+export interface Warehouse {
+  readonly type: string;
+  readonly capabilities: WarehouseCapabilities;
   /** Batches already loaded for a stream, by storage key. */
   ledger(source: string, stream: string): Promise<Map<string, LedgerEntry>>;
   /**
@@ -101,5 +115,10 @@ export interface Warehouse {
   schema?(source: string, stream: string): Promise<StreamSchema>;
   schemaChanges?(source: string, stream: string, limit?: number): Promise<SchemaChange[]>;
   timeFields?(table: TableSpec, names: readonly string[]): Promise<Map<string, { iso: boolean; offsets: boolean }>>;
+  /**
+   * Optional: where `transform` builds models, over this warehouse's own connection settings
+   * (memory cap, session). The caller closes it; closing the warehouse closes it too.
+   */
+  sqlTarget?(): Promise<SqlTarget>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { duckdb } from '../warehouse/duckdb/library.js';
+import type { Project } from '../pipeline/project.js';
 
 export interface DemoMetrics {
   events: number;
@@ -8,20 +8,16 @@ export interface DemoMetrics {
   amplitude: { events: number; users: number; byType: Array<{ type: string; events: number }> };
 }
 
-/** Top figures from the demo warehouse, read with DuckDB itself (read-only, after the run). */
-export async function demoMetrics(warehouseFile: string): Promise<DemoMetrics> {
-  const { DuckDBInstance } = await duckdb();
-  const inst = await DuckDBInstance.create(warehouseFile, { access_mode: 'READ_ONLY' });
-  const conn = await inst.connect();
+/** Top figures from the demo warehouse, read through its SQL target after the runs. */
+export async function demoMetrics(project: Project): Promise<DemoMetrics> {
+  const target = await project.sqlTarget();
   try {
-    const all = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJson();
-    const [total] = await all('SELECT count(*)::BIGINT AS n FROM raw.github_events');
-    const byType = await all(`SELECT data->>'type' AS type, count(*)::BIGINT AS events FROM raw.github_events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`);
-    const byRepo = await all(`SELECT data->'repo'->>'name' AS repo, count(*)::BIGINT AS events FROM raw.github_events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`);
-    const [amp] = await all(`SELECT count(*)::BIGINT AS n, count(DISTINCT data->>'user_id')::BIGINT AS users FROM raw.amplitude_events`);
-    const ampTypes = await all(
-      `SELECT data->>'event_type' AS type, count(*)::BIGINT AS events FROM raw.amplitude_events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`,
-    );
+    const all = (sql: string) => target.all(sql);
+    const [total] = await all('SELECT count(*) AS n FROM raw.github_events');
+    const byType = await all(`SELECT data->>'type' AS type, count(*) AS events FROM raw.github_events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`);
+    const byRepo = await all(`SELECT data->'repo'->>'name' AS repo, count(*) AS events FROM raw.github_events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`);
+    const [amp] = await all(`SELECT count(*) AS n, count(DISTINCT data->>'user_id') AS users FROM raw.amplitude_events`);
+    const ampTypes = await all(`SELECT data->>'event_type' AS type, count(*) AS events FROM raw.amplitude_events GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`);
     return {
       amplitude: {
         events: Number(amp?.n ?? 0),
@@ -33,7 +29,6 @@ export async function demoMetrics(warehouseFile: string): Promise<DemoMetrics> {
       byRepo: byRepo.map((r) => ({ repo: String(r.repo), events: Number(r.events) })),
     };
   } finally {
-    conn.closeSync();
-    inst.closeSync();
+    await target.close();
   }
 }

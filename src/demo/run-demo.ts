@@ -69,14 +69,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let first: RunRecord;
     let second: RunRecord;
     let status: StreamStatus[];
+    let metrics: DemoMetrics;
     try {
       first = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load', 'transform'] });
       second = await runPipeline(project, { command: 'demo', steps: ['fetch', 'sync', 'load', 'transform'] });
       status = await projectStatus(project);
+      metrics = await demoMetrics(project);
     } finally {
       await project.close();
     }
-    const metrics = await demoMetrics(config.warehouse.type === 'duckdb' ? config.warehouse.path : path.join(dir, 'warehouse.duckdb'));
     return { dir, kept: o.keep, first, second, status, metrics };
   } finally {
     await sim.close();

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { tempPathFor } from '../core/fs/temp-files.js';
 import { floorHour } from '../core/hours.js';
 import type { SourceRecord } from '../core/source.js';
-import { tempPathFor } from '../core/temp-files.js';
 import { batchKey } from '../storage/layout.js';
 
 interface OpenBatch {

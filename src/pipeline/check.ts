@@ -29,9 +29,8 @@ export async function checkProject(project: Project, signal?: AbortSignal): Prom
   await attempt('warehouse', async () => `${(await project.warehouse()).type}: opened`);
   for (const resolved of project.sources) {
     await attempt(`source ${resolved.name}`, async () => {
-      const source = resolved.create(project.log.child({ source: resolved.name }));
+      const source = await resolved.create(project.log.child({ source: resolved.name }));
       try {
-        if (!source.check) return `${resolved.type}: settings valid (this source type has no connection test yet)`;
         await source.check(signal);
         return `${resolved.type}: the API answered and accepted the credentials`;
       } finally {

@@ -3,6 +3,7 @@ import { floorHour, HOUR_MS } from '../core/hours.js';
 import type { JsonValue, Source } from '../core/source.js';
 import { checkpointKey } from '../storage/layout.js';
 import { BatchWriter } from './batch-writer.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 import { type HourRange, hoursIn, hoursToFetch } from './window.js';
@@ -13,6 +14,7 @@ export interface FetchOptions {
   /** Window streams: an explicit range (`--start` / `--end`) instead of the source's window. */
   range?: Partial<HourRange>;
   signal: AbortSignal;
+  progress?: ProgressReporter;
 }
 
 /** The checkpoint a fetch starts from: landing's pending one (newer, not yet synced), else storage's. */
@@ -33,6 +35,9 @@ export async function fetchStream(project: Project, source: Source, stream: stri
   const window = spec?.mode === 'window';
   const checkpoint = window ? undefined : await currentCheckpoint(project, source.name, stream);
   const hours = window ? await windowHours(project, source, stream, report, o) : undefined;
+  const at = { source: source.name, stream, step: 'fetch' as const };
+  const progress = o.progress ?? noProgress;
+  progress.report({ type: 'step.started', ...at, ...(hours ? { unit: 'hours', total: hours.length } : { unit: 'records' }) });
   if (hours && hours.length === 0) {
     report.unchanged = true;
     log.info({ hours: 0 }, 'fetch.stream.complete');
@@ -49,18 +54,22 @@ export async function fetchStream(project: Project, source: Source, stream: stri
         case 'records':
           await writer.write(msg.records);
           report.fetched += msg.records.length;
+          if (!window) progress.report({ type: 'step.advanced', ...at, units: msg.records.length });
           break;
         case 'raw':
           await writer.writeRaw(msg.hourMs, msg.gzip);
+          progress.report({ type: 'step.advanced', ...at, bytes: msg.gzip.length });
           break;
         case 'complete': {
           const landed = await writer.commit(msg.hours);
           report.landed_batches += landed.length;
           report.fetched += msg.records ?? 0;
+          progress.report({ type: 'step.advanced', ...at, units: msg.hours.length, rows: msg.records ?? 0 });
           break;
         }
         case 'discard':
           await writer.discard(msg.hours);
+          progress.report({ type: 'step.advanced', ...at, failed: msg.hours.length });
           break;
         case 'checkpoint':
           next = msg.state;
@@ -77,6 +86,8 @@ export async function fetchStream(project: Project, source: Source, stream: stri
   } catch (error) {
     await writer.discard();
     throw isSluiceError(error) ? error : toSluiceError(error, { source: source.name, stream });
+  } finally {
+    progress.report({ type: 'step.finished', ...at });
   }
   const partialSnapshot = spec?.mode === 'full' && report.errors.length > errorsBefore;
   // Window hours are committed as their ranges complete; anything left open is unfinished.

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { toSluiceError } from '../core/errors.js';
-import { collectGarbage } from '../core/memory.js';
+import { sha256File } from '../core/fs/sha256-file.js';
+import { makeTempDir } from '../core/fs/temp-files.js';
 import type { ObjectStore } from '../core/object-store.js';
 import type { StreamSpec } from '../core/source.js';
-import { makeTempDir } from '../core/temp-files.js';
-import type { BatchToLoad, Warehouse } from '../core/warehouse.js';
+import type { BatchToLoad, Warehouse, WarehouseCapabilities } from '../core/warehouse.js';
 import { parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 import { assertContract, noteSchema } from './schema.js';
@@ -19,10 +20,14 @@ import { assertContract, noteSchema } from './schema.js';
  * Loads the batches in storage that the ledger lacks, or whose content changed since they were
  * loaded (load-plan.ts), oldest first so that a later batch's version of a record wins the merge.
  */
-export async function loadStream(project: Project, source: string, spec: StreamSpec, report: StreamReport, runId: string): Promise<void> {
-  // What a fetch left behind (dead buffers V8 has not collected yet) goes before the warehouse
-  // opens: it holds the most memory of a run.
-  collectGarbage();
+export async function loadStream(
+  project: Project,
+  source: string,
+  spec: StreamSpec,
+  report: StreamReport,
+  runId: string,
+  progress: ProgressReporter = noProgress,
+): Promise<void> {
   const storage = await project.storage();
   const warehouse = await project.warehouse();
   const log = project.log.child({ source, stream: spec.name });
@@ -35,7 +40,7 @@ export async function loadStream(project: Project, source: string, spec: StreamS
   }
   // A warehouse that reads storage itself gets each checksum from the store; one that reads a
   // local file gets the checksum of that file, taken as it is read.
-  const plan = await planLoad(storage, ledger, stored, { mode: spec.mode, checksums: warehouse.readsFrom === 'storage' });
+  const plan = await planLoad(storage, ledger, stored, { mode: spec.mode, checksums: warehouse.capabilities.readsFrom === 'storage' });
   if (plan.superseded > 0) log.info({ batches: plan.superseded, newest: plan.newest }, 'load.snapshots.superseded');
   if (plan.same.length > 0) {
     try {
@@ -51,7 +56,9 @@ export async function loadStream(project: Project, source: string, spec: StreamS
 
   const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey, schema: spec.schema };
   assertContract(warehouse, source, spec);
-  for (const group of transactions(plan.todo, spec.mode)) {
+  const at = { source, stream: spec.name, step: 'load' as const };
+  if (plan.todo.length > 0) progress.report({ type: 'step.started', ...at, unit: 'batches', total: plan.todo.length });
+  for (const group of transactions(plan.todo, spec.mode, warehouse.capabilities)) {
     const started = Date.now();
     const prepared: Prepared[] = [];
     try {
@@ -61,44 +68,42 @@ export async function loadStream(project: Project, source: string, spec: StreamS
         prepared.map((p) => p.batch),
         runId,
       );
+      let rows = 0;
       for (const r of results) {
         if (r.skipped) continue; // a concurrent load committed it first
         report.loaded_batches++;
         report.loaded_rows += r.rows;
         report.rejected += r.rejected;
         noteSchema(report, r, log);
+        rows += r.rows;
       }
+      progress.report({ type: 'step.advanced', ...at, units: group.length, rows });
       log.debug({ batches: group.length, ms: Date.now() - started }, 'load.transaction.done');
     } catch (error) {
       const e = toSluiceError(error, { source, stream: spec.name });
       if (e.fatal) throw e;
       report.errors.push(errorEntry(group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`, e));
+      progress.report({ type: 'step.advanced', ...at, failed: group.length });
       log.error({ batches: group.map((g) => g.key).slice(0, 5), error: e.message }, 'load.batch.failed');
     } finally {
       for (const p of prepared) await p.release();
     }
   }
+  if (plan.todo.length > 0) progress.report({ type: 'step.finished', ...at });
   log.info({ batches: report.loaded_batches, rows: report.loaded_rows, rejected: report.rejected }, 'load.stream.done');
 }
 
-const BATCHES_PER_TRANSACTION = 64;
 /**
- * Compressed bytes per transaction: bounds what a warehouse stages at once (about 8× this as
- * JSON). DuckDB keeps a group's rows in memory while it checks them, beside its read buffer, all
- * under its cap (64MB): a group must fit, or the stage spills to disk and the load slows.
+ * Groups batches into transactions: many small batches per transaction for merge streams, as many
+ * as the warehouse takes at once; for a `full` stream, one snapshot (the batches of one run, named
+ * by their part) per transaction.
  */
-const BYTES_PER_TRANSACTION = 5 * 1024 * 1024;
-
-/**
- * Groups batches into transactions: many small batches per transaction for merge streams; for a
- * `full` stream, one snapshot (the batches of one run, named by their part) per transaction.
- */
-function transactions<T extends { key: string; part: string; size: number }>(todo: T[], mode: StreamSpec['mode']): T[][] {
+function transactions<T extends { key: string; part: string; size: number }>(todo: T[], mode: StreamSpec['mode'], fit: WarehouseCapabilities): T[][] {
   const groups: T[][] = [];
   let bytes = 0;
   for (const o of todo) {
     const last = groups.at(-1);
-    const fits = last && (mode === 'full' ? last[0]!.part === o.part : last.length < BATCHES_PER_TRANSACTION && bytes + o.size <= BYTES_PER_TRANSACTION);
+    const fits = last && (mode === 'full' ? last[0]!.part === o.part : last.length < fit.groupBatches && bytes + o.size <= fit.groupBytes);
     if (fits) {
       last.push(o);
       bytes += o.size;
@@ -120,7 +125,7 @@ const nothing = async () => {};
 /** A batch as the warehouse reads it: from storage with the store's checksum, or from a local file hashed as it is read. */
 async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBatch, tempDir: string): Promise<Prepared> {
   const batch = { key: o.key, version: o.version, size: o.size, partitionMs: o.partitionMs };
-  if (warehouse.readsFrom === 'storage') return { batch: { ...batch, checksum: o.checksum ?? (await storage.sha256(o.key)) }, release: nothing };
+  if (warehouse.capabilities.readsFrom === 'storage') return { batch: { ...batch, checksum: o.checksum ?? (await storage.sha256(o.key)) }, release: nothing };
   const copy = await localCopy(storage, o.key, tempDir);
   return { batch: { ...batch, file: copy.file, checksum: copy.checksum }, release: copy.release };
 }
@@ -132,7 +137,7 @@ async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBat
  */
 async function localCopy(storage: ObjectStore, key: string, tempDir: string): Promise<{ file: string; checksum: string; release: () => Promise<void> }> {
   const direct = storage.localPath?.(key);
-  if (direct) return { file: direct, checksum: await sha256Of(direct), release: nothing };
+  if (direct) return { file: direct, checksum: (await sha256File(direct)).sha256, release: nothing };
   const dir = await makeTempDir(tempDir, 'load');
   const release = () => fs.promises.rm(dir, { recursive: true, force: true });
   const file = path.join(dir, path.posix.basename(key));
@@ -154,25 +159,4 @@ function hashing(hash: Hash): Transform {
       done(null, chunk);
     },
   });
-}
-
-/**
- * A file's SHA-256, read through one reused buffer. A read stream allocates a fresh chunk per
- * read: hashing a big snapshot left tens of MB of dead buffers resident beside the warehouse's
- * memory until V8 collected them.
- */
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const fh = await fs.promises.open(file);
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
-  }
-  return hash.digest('hex');
 }

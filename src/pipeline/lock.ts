@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SluiceError } from '../core/errors.js';
+import { tempPathFor } from '../core/fs/temp-files.js';
 import { isOwnerAlive, ownerTag, parseOwnerTag, type RecordedOwner, selfIdentity } from '../core/process-identity.js';
-import { tempPathFor } from '../core/temp-files.js';
 
 /** The record a lock holds about the run that took it. */
 export interface LockHolder {

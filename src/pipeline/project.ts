@@ -2,10 +2,19 @@ import path from 'node:path';
 import type { SluiceConfig } from '../config/load.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ObjectStore } from '../core/object-store.js';
-import type { Warehouse } from '../core/warehouse.js';
-import { createStorage, createWarehouse, type ResolvedSource, resolveSources, tempDirOf } from '../plugins.js';
-import { LocalStore } from '../storage/local/index.js';
+import type { LocalFolder, ObjectStore } from '../core/object-store.js';
+import type { SqlTarget } from '../core/sql-target.js';
+import type { TableSpec, Warehouse, WarehouseCapabilities } from '../core/warehouse.js';
+import {
+  openLandingFolder,
+  type Resolved,
+  type ResolvedSource,
+  type ResolvedWarehouse,
+  resolveSources,
+  resolveStorage,
+  resolveWarehouse,
+  tempDirOf,
+} from '../plugins.js';
 
 /**
  * Everything a command works with, opened lazily: config and sources are validated up front,
@@ -18,9 +27,11 @@ export class Project {
   readonly sources: ResolvedSource[];
   readonly log: Logger;
   /** Landing: a local folder in the state dir with the same layout as storage. */
-  readonly landing: LocalStore;
+  readonly landing: LocalFolder;
   /** Scratch files of a run (downloads, load copies): a killed run's are swept by the next. */
   readonly tempDir: string;
+  private readonly resolvedStorage: Resolved<ObjectStore>;
+  private readonly resolvedWarehouse: ResolvedWarehouse;
   /** Shared by every `withLog` view (an own object, so a view's assignments reach the project). */
   private readonly opened: { storage?: Promise<ObjectStore>; warehouse?: Promise<Warehouse> } = {};
 
@@ -28,7 +39,9 @@ export class Project {
     this.config = config;
     this.log = log;
     this.sources = resolveSources(config);
-    this.landing = new LocalStore(path.join(config.stateDir, 'landing'));
+    this.resolvedStorage = resolveStorage(config);
+    this.resolvedWarehouse = resolveWarehouse(config);
+    this.landing = openLandingFolder(path.join(config.stateDir, 'landing'));
     this.tempDir = tempDirOf(config);
   }
 
@@ -58,7 +71,7 @@ export class Project {
 
   storage(): Promise<ObjectStore> {
     this.opened.storage ??= (async () => {
-      const store = await createStorage(this.config, this.log);
+      const store = await this.resolvedStorage.create(this.log);
       await store.check();
       return store;
     })();
@@ -66,8 +79,29 @@ export class Project {
   }
 
   warehouse(): Promise<Warehouse> {
-    this.opened.warehouse ??= createWarehouse(this.config, this.log);
+    this.opened.warehouse ??= this.resolvedWarehouse.create(this.log);
     return this.opened.warehouse;
+  }
+
+  /** Where models build: the open warehouse's SQL target (the caller closes it). */
+  async sqlTarget(): Promise<SqlTarget> {
+    const warehouse = await this.warehouse();
+    if (!warehouse.sqlTarget) {
+      throw new ConfigError(`transform does not support the ${warehouse.type} warehouse yet`, {
+        hint: 'build the models with dbt over the raw tables sluice loads, or use a warehouse that runs them',
+      });
+    }
+    return warehouse.sqlTarget();
+  }
+
+  /** What the configured warehouse can do, known without opening it. */
+  get warehouseCapabilities(): WarehouseCapabilities {
+    return this.resolvedWarehouse.capabilities;
+  }
+
+  /** The configured warehouse's one-time setup script (`sluice setup`), or undefined when it needs none. */
+  warehouseSetup(o: { tables: readonly TableSpec[]; options: Record<string, string> }): string | undefined {
+    return this.resolvedWarehouse.setupScript?.({ storage: this.config.storage, ...o });
   }
 
   /** Closes the warehouse (storage stays open: it holds no lock); safe to call again. */

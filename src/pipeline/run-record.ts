@@ -86,7 +86,8 @@ export function errorEntry(unit: string, e: SluiceError): StreamReport['errors']
   return { unit, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
 }
 
-const historyFile = (stateDir: string) => path.join(stateDir, 'runs.jsonl');
+/** The run history: one JSON line per run. */
+export const historyFile = (stateDir: string): string => path.join(stateDir, 'runs.jsonl');
 
 export async function appendRunRecord(stateDir: string, record: RunRecord): Promise<void> {
   await fs.promises.mkdir(stateDir, { recursive: true });

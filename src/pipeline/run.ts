@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { isSluiceError, type SluiceError, toSluiceError } from '../core/errors.js';
+import type { Source } from '../core/source.js';
 import { fetchStream } from './fetch.js';
 import { loadStream } from './load.js';
 import { acquireLock } from './lock.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { appendRunRecord, emptyReport, newRunId, type RunRecord, type StreamReport } from './run-record.js';
 import { cleanupLeftovers, syncStream } from './sync.js';
@@ -19,6 +21,8 @@ export interface RunOptions {
   range?: { startMs?: number; endMs?: number };
   runId?: string;
   signal?: AbortSignal;
+  /** Told what each step does as it goes (the terminal's live lines, `serve`'s dashboard). */
+  progress?: ProgressReporter;
 }
 
 /**
@@ -36,7 +40,9 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const scoped = project.withLog(log);
   const streams: StreamReport[] = [];
   const fatal: SluiceError[] = [];
+  const progress = o.progress ?? noProgress;
   log.info({ command: o.command, sources: selected.map((s) => s.name) }, 'run.started');
+  progress.report({ type: 'run.started', runId, command: o.command, sources: selected.map((s) => s.name) });
 
   // A source another run holds is left alone: not read, not swept, not loaded (DESIGN §6).
   const refused: SluiceError[] = [];
@@ -53,15 +59,19 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         log.warn({ source: resolved.name, code: e.code, error: e.message }, 'run.source.refused');
         continue;
       }
-      const source = resolved.create(log.child({ source: resolved.name }));
+      let source: Source | undefined;
       try {
+        const opened = await resolved.create(log.child({ source: resolved.name }));
+        source = opened;
         if (!swept) {
           swept = true;
           await cleanupLeftovers(scoped);
         }
-        for (const spec of source.streams()) {
-          const report = emptyReport(source.name, spec.name);
+        for (const spec of opened.streams()) {
+          const report = emptyReport(opened.name, spec.name);
           streams.push(report);
+          const at = { source: opened.name, stream: spec.name };
+          progress.report({ type: 'stream.started', ...at });
           // Each step runs even when an earlier one failed: what was landed or stored before is
           // still synced and loaded. Only errors that stop the source (credentials…) end it.
           const step = async (name: Step, work: () => Promise<void>) => {
@@ -69,15 +79,16 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
             try {
               await work();
             } catch (error) {
-              const e = toSluiceError(error, { source: source.name, stream: spec.name });
+              const e = toSluiceError(error, { source: opened.name, stream: spec.name });
               if (e.fatal) throw e;
-              report.errors.push({ unit: `${name} ${source.name}/${spec.name}`, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
-              log.error({ source: source.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
+              report.errors.push({ unit: `${name} ${opened.name}/${spec.name}`, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+              log.error({ source: opened.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
             }
           };
-          await step('fetch', () => fetchStream(scoped, source, spec.name, report, { runId, limit: o.limit, range: o.range, signal }));
-          await step('sync', () => syncStream(scoped, source.name, spec.name, report, signal));
-          await step('load', () => loadStream(scoped, source.name, spec, report, runId));
+          await step('fetch', () => fetchStream(scoped, opened, spec.name, report, { runId, limit: o.limit, range: o.range, signal, progress }));
+          await step('sync', () => syncStream(scoped, opened.name, spec.name, report, signal, progress));
+          await step('load', () => loadStream(scoped, opened.name, spec, report, runId, progress));
+          progress.report({ type: 'stream.finished', ...at, report });
         }
       } catch (error) {
         const e = toSluiceError(error, { source: resolved.name });
@@ -93,7 +104,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
         if (e.code === 'storage_unreachable' || e.code === 'warehouse_unreachable') break;
       } finally {
         await release();
-        await source.close();
+        await source?.close();
       }
     }
   } catch (error) {
@@ -106,7 +117,6 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const allRefused = selected.length > 0 && refused.length === selected.length;
   if (o.steps.includes('transform') && !allRefused && !fatal.some((e) => e.fatal) && fs.existsSync(project.config.modelsDir)) {
     try {
-      await project.close(); // the transform opens the warehouse itself (DuckDB allows one writer)
       const t = await transformStep(project, { runId });
       transform = { models: t.models, tests: t.tests };
       transformFailed = t.exit_code !== 0;
@@ -140,5 +150,6 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   // A run refused for every source did nothing: the history keeps the runs that did the work.
   if (!allRefused) await appendRunRecord(project.config.stateDir, record);
   log.info({ status: record.status, ms: record.duration_ms, ...(refused.length ? { refused: refused.length } : {}) }, 'run.finished');
+  progress.report({ type: 'run.finished', runId, status: record.status });
   return record;
 }

@@ -26,7 +26,7 @@ export interface ScaffoldResult {
  */
 export async function scaffoldStream(project: Project, o: ScaffoldOptions): Promise<ScaffoldResult> {
   const [resolved] = project.select([o.source]);
-  const source = resolved!.create(project.log);
+  const source = await resolved!.create(project.log);
   let spec: ReturnType<typeof source.streams>[number] | undefined;
   try {
     spec = source.streams().find((s) => s.name === o.stream);

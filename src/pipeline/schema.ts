@@ -88,7 +88,7 @@ export async function projectSchema(project: Project, selector?: string, o: { ch
   }
   const out: StreamSchemaView[] = [];
   for (const resolved of project.select(sourceName ? [sourceName] : [])) {
-    const source = resolved.create(project.log);
+    const source = await resolved.create(project.log);
     try {
       const specs = source.streams();
       const chosen = streamName === undefined ? specs : specs.filter((s) => s.name === streamName);

@@ -1,10 +1,11 @@
+import { countGzipLines } from '../core/gzip-lines.js';
 import { HOUR_MS, hoursBetween } from '../core/hours.js';
 import type { ObjectStore } from '../core/object-store.js';
 import { mapPool } from '../core/pool.js';
 import type { JsonValue, Source, StreamSpec } from '../core/source.js';
 import type { LedgerDetail, LedgerEntry, Warehouse } from '../core/warehouse.js';
 import { checkpointKey, newestSnapshot, parseBatchKey, streamPrefix } from '../storage/layout.js';
-import { countGzipLines, LineCountCache } from './line-count.js';
+import { LineCountCache } from './line-count-cache.js';
 import type { Project } from './project.js';
 import { type RunRecord, readRunRecords } from './run-record.js';
 import { type SchemaChangeView, streamDrift } from './schema.js';
@@ -82,7 +83,7 @@ export async function projectStatus(project: Project, names: readonly string[] =
   const prefixes: string[] = [];
   const out: StreamStatus[] = [];
   for (const resolved of project.select(o.sources ?? names)) {
-    const source = resolved.create(project.log);
+    const source = await resolved.create(project.log);
     try {
       for (const spec of source.streams()) {
         prefixes.push(streamPrefix(source.name, spec.name));

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError, toSluiceError } from '../core/errors.js';
+import { sha256File } from '../core/fs/sha256-file.js';
+import { removeTempFiles } from '../core/fs/temp-files.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore, StoredObject } from '../core/object-store.js';
-import { removeTempFiles } from '../core/temp-files.js';
 import { checkpointKey, streamPrefix } from '../storage/layout.js';
-import { sha256File } from '../storage/local/atomic.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { errorEntry, type StreamReport } from './run-record.js';
 
@@ -27,21 +28,32 @@ interface Moved {
  * before the landed copy is deleted, so a failure at any point leaves the batch in landing for the
  * next run. The pending checkpoint is promoted only when no batch of the stream is left in landing.
  */
-export async function syncStream(project: Project, source: string, stream: string, report: StreamReport, signal: AbortSignal): Promise<void> {
+export async function syncStream(
+  project: Project,
+  source: string,
+  stream: string,
+  report: StreamReport,
+  signal: AbortSignal,
+  progress: ProgressReporter = noProgress,
+): Promise<void> {
   const storage = await project.storage();
   const log = project.log.child({ source, stream });
   const prefix = streamPrefix(source, stream);
   const started = Date.now();
   const landed = await landedKeys(project, prefix);
+  const at = { source, stream, step: 'sync' as const };
 
   let bytes = 0;
   if (landed.length > 0) {
+    progress.report({ type: 'step.started', ...at, unit: 'batches', total: landed.length });
     const remote = await listRemote(storage, landed);
     const moved = await moveAll(landed, storage.uploadConcurrency ?? DEFAULT_CONCURRENCY, signal, log, async (key) => {
       const r = await moveBatch(project, storage, key, remote.get(key));
       bytes += r.bytes;
+      progress.report({ type: 'step.advanced', ...at, units: 1, bytes: r.bytes });
       return r;
     });
+    progress.report({ type: 'step.finished', ...at });
     for (const f of moved.failed) {
       const e = toSluiceError(f.error, { source, stream, batch: f.key });
       report.errors.push(errorEntry(f.key, e));

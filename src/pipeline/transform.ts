@@ -4,7 +4,6 @@ import { toSluiceError } from '../core/errors.js';
 import { runTransform, type TransformResult } from '../transform/engine.js';
 import { exportMetrics, type MetricsDocument } from '../transform/export.js';
 import { loadTransformProject } from '../transform/models.js';
-import { openSqlTarget } from '../transform/targets.js';
 import type { Project } from './project.js';
 import { appendRunRecord, newRunId, type RunRecord } from './run-record.js';
 
@@ -20,13 +19,10 @@ export interface TransformStepResult extends TransformResult {
   metrics?: MetricsDocument;
 }
 
-/**
- * Builds and tests the project's models in its warehouse. It opens its own connection: on DuckDB
- * the loader's must be closed first (`project.close()`), as one file has one writer.
- */
+/** Builds and tests the project's models in its warehouse, over the warehouse's own connection. */
 export async function transformStep(project: Project, o: TransformStepOptions = {}): Promise<TransformStepResult> {
   const models = loadTransformProject(project.config.modelsDir);
-  const target = await openSqlTarget(project.config.warehouse);
+  const target = await project.sqlTarget();
   try {
     const log = project.log.child({ step: 'transform', ...(o.runId ? { run_id: o.runId } : {}) });
     const result = await runTransform(target, models, { select: o.select, fullRefresh: o.fullRefresh, log });

@@ -1,5 +1,9 @@
+import type { RunProgressView } from '../pipeline/progress.js';
 import type { RunRecord } from '../pipeline/run-record.js';
 import type { StreamStatus } from '../pipeline/status.js';
+import { freshnessOf } from './freshness.js';
+import { freshnessSection, lastTransformSection, runInProgressSection } from './live-sections.js';
+import { refreshScript } from './refresh-script.js';
 import { barsSvg, completenessSvg, esc, LEGEND } from './svg.js';
 
 const STATUS_COLOUR: Record<RunRecord['status'], string> = { ok: '#2e7d32', partial: '#f9a825', failed: '#e53935' };
@@ -8,7 +12,9 @@ const STYLE = `body{font:14px system-ui,sans-serif;margin:24px;color:#263238;bac
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #cfd8dc}h3{font-size:15px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #cfd8dc;padding:3px 8px;text-align:left;font-size:13px}
 .bad{color:#c62828;font-weight:600}.good{color:#2e7d32}.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
-svg{display:block;margin:8px 0;font-family:system-ui,sans-serif}`;
+svg{display:block;margin:8px 0;font-family:system-ui,sans-serif}.note{color:#607d8b;font-size:12px}
+.meter{display:inline-block;width:160px;height:10px;background:#eceff1;vertical-align:middle}.meter div{height:10px;background:#1e88e5}
+.running{font-weight:600;color:#1565c0}.live{font-size:12px;color:#607d8b}.offline .live::after{content:' — not answering, retrying';color:#c62828}`;
 
 function streamSection(s: StreamStatus): string {
   const r = s.reconciliation;
@@ -69,15 +75,36 @@ function runsSection(runs: readonly RunRecord[]): string {
 <table><tr><th>run</th><th>command</th><th>sources</th><th>status</th><th>seconds</th><th>fetched</th><th>loaded</th><th>rejected</th></tr>${rows}</table>`;
 }
 
-/** A self-contained page: inline CSS and SVG only, nothing fetched when it is opened. */
-export function renderReport(o: { streams: readonly StreamStatus[]; runs: readonly RunRecord[]; generatedAt: string; configFile: string }): string {
+export interface ReportInput {
+  streams: readonly StreamStatus[];
+  runs: readonly RunRecord[];
+  generatedAt: string;
+  configFile: string;
+  /** Each source's cron `schedule:`, to judge freshness. */
+  schedules?: Readonly<Record<string, string>>;
+  /** `serve`'s live page: the run in flight, and how often the page refreshes itself. */
+  live?: { run: RunProgressView | undefined; refreshMs: number; statusAsOf?: string; note?: string };
+}
+
+/** A self-contained page: inline CSS and SVG only (and, live, one inline script); nothing is fetched from elsewhere. */
+export function renderReport(o: ReportInput): string {
+  const nowMs = Date.parse(o.generatedAt);
   const legend = `<p class="legend">${LEGEND.map(([label, colour]) => `<span style="background:${colour}"></span>${esc(label)}`).join('')}</p>`;
+  const title = o.live ? 'sluice dashboard' : 'sluice report';
+  const asOf = o.live?.statusAsOf && o.live.statusAsOf !== o.generatedAt ? `; streams as of ${esc(o.live.statusAsOf)}` : '';
+  const header = `<p>${esc(o.configFile)} — generated ${esc(o.generatedAt)}${asOf}${o.live ? `<span class="live"> · live, refreshed every ${Math.round(o.live.refreshMs / 1000)} s</span>` : ''}</p>${
+    o.live?.note ? `<p class="bad">${esc(o.live.note)}</p>` : ''
+  }`;
+  const part = (id: string, html: string) => `<div data-live="${id}">${html}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>sluice report</title><style>${STYLE}</style></head>
-<body><h1>sluice report</h1><p>${esc(o.configFile)} — generated ${esc(o.generatedAt)}</p>
-<h2>streams</h2>${legend}${o.streams.length ? o.streams.map(streamSection).join('\n') : '<p>no sources configured</p>'}
-<h2>run history</h2>${runsSection(o.runs)}
-</body></html>
+<title>${title}</title><style>${STYLE}</style></head>
+<body><h1>${title}</h1>${part('header', header)}
+${o.live ? `<h2>run in progress</h2>${part('run', runInProgressSection(o.live.run, nowMs))}` : ''}
+<h2>freshness</h2>${part('freshness', freshnessSection(freshnessOf(o.streams, o.schedules ?? {}, nowMs)))}
+<h2>streams</h2>${legend}${part('streams', o.streams.length ? o.streams.map(streamSection).join('\n') : '<p>no sources configured</p>')}
+<h2>last transform</h2>${part('tests', lastTransformSection(o.runs))}
+<h2>run history</h2>${part('runs', runsSection(o.runs))}
+${o.live ? refreshScript(o.live.refreshMs) : ''}</body></html>
 `;
 }

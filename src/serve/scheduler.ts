@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { ConfigError } from '../core/errors.js';
+import type { ProgressReporter } from '../pipeline/progress.js';
 import type { Project } from '../pipeline/project.js';
 import { runPipeline, type Step } from '../pipeline/run.js';
 import type { RunRecord } from '../pipeline/run-record.js';
@@ -20,9 +21,15 @@ export const scheduledSteps = (s: ScheduledSource): Step[] => (s.transform ? ['f
  * `serve` holds no connection: `sluice status` or `sluice transform` from another shell can open
  * it (a DuckDB file has one writer).
  */
-export async function runScheduled(project: Project, source: ScheduledSource, signal?: AbortSignal): Promise<RunRecord> {
+export async function runScheduled(project: Project, source: ScheduledSource, signal?: AbortSignal, progress?: ProgressReporter): Promise<RunRecord> {
   try {
-    return await runPipeline(project, { command: 'serve', steps: scheduledSteps(source), sources: [source.name], ...(signal ? { signal } : {}) });
+    return await runPipeline(project, {
+      command: 'serve',
+      steps: scheduledSteps(source),
+      sources: [source.name],
+      ...(signal ? { signal } : {}),
+      ...(progress ? { progress } : {}),
+    });
   } finally {
     await project.close();
   }
@@ -49,10 +56,17 @@ export function scheduledSources(project: Project): ScheduledSource[] {
   return out;
 }
 
+export interface SchedulerOptions {
+  /** After each run, still holding the scheduler's turn: no run starts until it returns, and the metrics count the run after it. */
+  onRun?: (source: string, record: RunRecord) => void | Promise<void>;
+  progress?: ProgressReporter;
+}
+
 /**
  * Runs each scheduled source on its cron in one process. A tick is skipped while the source's
  * previous run is in flight (the lock file also keeps other processes out). Runs of different
- * sources go one after another (DuckDB has one writer), each opening the warehouse and closing it.
+ * sources go one after another (DuckDB has one writer), each opening the warehouse and closing it;
+ * anything else that opens the warehouse in this process takes its turn with `whenIdle`.
  */
 export class Scheduler {
   readonly metrics: ServeMetrics;
@@ -63,12 +77,12 @@ export class Scheduler {
   readonly #abort = new AbortController();
   #chain: Promise<void> = Promise.resolve();
   #stopping = false;
-  readonly #onRun: (source: string, record: RunRecord) => void;
+  readonly #options: SchedulerOptions;
 
-  constructor(project: Project, sources: ScheduledSource[], onRun: (source: string, record: RunRecord) => void = () => {}) {
+  constructor(project: Project, sources: ScheduledSource[], options: SchedulerOptions = {}) {
     this.#project = project.forSchedule();
     this.#sources = sources;
-    this.#onRun = onRun;
+    this.#options = options;
     this.metrics = new ServeMetrics(sources.map((s) => s.name));
   }
 
@@ -100,15 +114,35 @@ export class Scheduler {
     try {
       if (this.#stopping || !source) return;
       this.metrics.started(name);
-      const record = await runScheduled(this.#project, source, this.#abort.signal);
-      this.metrics.finished(name, record);
-      this.#onRun(name, record);
+      const record = await runScheduled(this.#project, source, this.#abort.signal, this.#options.progress);
+      // The run counts as finished once its turn is over: what `onRun` does with the warehouse is
+      // part of it, so a process that waits for the metrics never meets it.
+      try {
+        await this.#options.onRun?.(name, record);
+      } finally {
+        this.metrics.finished(name, record);
+      }
     } catch (error) {
       this.metrics.failed(name);
       this.#project.log.error({ source: name, error: (error as Error).message }, 'serve.run.failed');
     } finally {
       this.#pending.delete(name);
     }
+  }
+
+  /**
+   * Runs `work` in the scheduler's turn when no run is queued or in flight, so that it never opens
+   * the warehouse beside a run (two DuckDB handles on one file in one process corrupt it); a tick
+   * that comes meanwhile waits for it. Undefined, without running `work`, when a run has the turn.
+   */
+  whenIdle<T>(work: () => Promise<T>): Promise<T> | undefined {
+    if (this.#pending.size > 0 || this.#stopping) return undefined;
+    const result = this.#chain.then(work);
+    this.#chain = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
   }
 
   /** Stops scheduling and waits for the run in flight to finish its work. */

@@ -1,8 +1,7 @@
-import { quoteLiteral } from '../warehouse/sql.js';
+import type { Relation, SqlTarget } from '../core/sql-target.js';
 import { parseRelationTarget } from './graph.js';
 import { modelRelation, sourceRelation } from './materialize.js';
 import { type ColumnTest, DEFAULT_SCHEMA, type Model } from './models.js';
-import type { Relation, SqlTarget } from './target.js';
 
 export interface TestResult {
   /** The model, or `source:<source>.<table>`. */
@@ -38,8 +37,8 @@ export function testQuery(target: SqlTarget, t: ColumnTest, models: ReadonlyMap<
     case 'unique':
       return `SELECT ${col}, count(*) AS n_records FROM ${rel} WHERE ${col} IS NOT NULL GROUP BY ${col} HAVING count(*) > 1`;
     case 'accepted_values': {
-      const values = (t.values ?? []).map((v) => quoteLiteral(String(v))).join(', ');
-      const outside = values ? `CAST(${col} AS VARCHAR) NOT IN (${values})` : 'TRUE';
+      const values = (t.values ?? []).map((v) => target.literal(String(v))).join(', ');
+      const outside = values ? `${target.safeCast(col, 'text')} NOT IN (${values})` : '1 = 1';
       return `SELECT ${col}, count(*) AS n_records FROM ${rel} WHERE ${col} IS NOT NULL AND ${outside} GROUP BY ${col}`;
     }
     case 'relationships': {
@@ -57,7 +56,7 @@ export async function runTest(target: SqlTarget, t: ColumnTest, models: Readonly
     const q = testQuery(target, t, models);
     const [counted] = await target.all(`SELECT count(*) AS n FROM (${q}) AS failing`);
     const failures = Number(counted?.n ?? 0);
-    const sample = failures > 0 ? (await target.all(`SELECT * FROM (${q}) AS failing LIMIT ${SAMPLE}`)).map(plain) : [];
+    const sample = failures > 0 ? (await target.all(target.sample(q, SAMPLE))).map(plain) : [];
     const status = failures === 0 ? 'pass' : t.severity === 'warn' ? 'warn' : 'fail';
     return { ...base, status, failures, sample };
   } catch (error) {

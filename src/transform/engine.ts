@@ -1,9 +1,9 @@
 import { type Logger, silentLogger } from '../core/logger.js';
+import type { SqlTarget } from '../core/sql-target.js';
 import { runTest, type TestResult } from './data-tests.js';
 import { buildGraph, reach, selectModels } from './graph.js';
 import { buildModel } from './materialize.js';
 import type { Materialized, TransformProject } from './models.js';
-import type { SqlTarget } from './target.js';
 
 export interface ModelResult {
   model: string;
@@ -38,7 +38,7 @@ export async function runTransform(target: SqlTarget, project: TransformProject,
   const log = o.log ?? silentLogger;
   const graph = buildGraph(project);
   const chosen = selectModels(graph, o.select ?? []);
-  if (target.dialect === 'postgres') {
+  if (target.rebuildDropsViews) {
     // Rebuilding a relation there drops the views over it (see swapStatements): rebuild those views too.
     for (const name of [...chosen]) {
       for (const child of reach(name, graph.children)) if (project.models.get(child)?.materialized === 'view') chosen.add(child);
@@ -46,7 +46,7 @@ export async function runTransform(target: SqlTarget, project: TransformProject,
   }
   const order = graph.order.filter((n) => chosen.has(n));
   for (const schema of new Set(order.map((n) => project.models.get(n)!.schema))) {
-    await target.run(`CREATE SCHEMA IF NOT EXISTS ${target.quote(schema)}`);
+    await target.run(target.createSchemaStatement(schema));
   }
 
   const results = new Map<string, ModelResult>();

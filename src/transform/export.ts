@@ -1,7 +1,13 @@
+import type { SqlTarget } from '../core/sql-target.js';
 import { DEFAULT_SCHEMA, type TransformProject } from './models.js';
-import type { SqlTarget } from './target.js';
 
-/** The marts' summary that `--export` writes: the figures a dashboard of such a pipeline shows. */
+/**
+ * The marts' summary that `--export` writes: the figures a dashboard of such a pipeline shows. A
+ * mart says which figure it feeds with `meta: { sluice_export: <role> }` in its YAML (the bundled
+ * marts do); the roles and the columns they must have are below.
+ */
+export type ExportRole = 'event_counts' | 'repos' | 'top_contributors' | 'daily_active_users';
+
 export interface MetricsDocument {
   generated_at: string;
   event_types: Array<{ type: string; events: number }>;
@@ -9,7 +15,7 @@ export interface MetricsDocument {
   top_repos: Array<{ repo: string; events: number }>;
   top_contributors: Array<{ rank: number; actor: string; contributions: number; repos: number }>;
   daily_active_users?: Array<{ date: string; active_users: number; events: number }>;
-  /** Marts the document draws on that the warehouse lacks (not built yet, or not in the models). */
+  /** Roles the document draws on that no built mart fills (not built yet, or no mart declares it). */
   missing: string[];
 }
 
@@ -30,15 +36,17 @@ const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0
 
 export async function exportMetrics(target: SqlTarget, project: TransformProject): Promise<MetricsDocument> {
   const missing: string[] = [];
-  const rel = async (name: string): Promise<string | undefined> => {
-    const r = { schema: project.models.get(name)?.schema ?? DEFAULT_SCHEMA, name };
-    if (await target.kindOf(r)) return target.relation(r);
-    missing.push(name);
+  const martFor = (role: ExportRole) => [...project.meta].find(([, m]) => m.sluice_export === role)?.[0];
+  const rel = async (role: ExportRole): Promise<string | undefined> => {
+    const name = martFor(role);
+    const r = name ? { schema: project.models.get(name)?.schema ?? DEFAULT_SCHEMA, name } : undefined;
+    if (r && (await target.kindOf(r))) return target.relation(r);
+    missing.push(role);
     return undefined;
   };
-  const counts = await rel('fct_github__event_counts');
-  const repos = await rel('dim_github__repos');
-  const contributors = await rel('fct_github__top_contributors');
+  const counts = await rel('event_counts');
+  const repos = await rel('repos');
+  const contributors = await rel('top_contributors');
   const event_types = counts
     ? (await target.all(`SELECT type, sum(events) AS events FROM ${counts} GROUP BY type ORDER BY 2 DESC, 1`)).map((r) => ({
         type: String(r.type),
@@ -58,7 +66,7 @@ export async function exportMetrics(target: SqlTarget, project: TransformProject
       }))
     : [];
   const top_contributors = contributors
-    ? (await target.all(`SELECT * FROM ${contributors} ORDER BY contributor_rank LIMIT ${TOP}`)).map((r) => ({
+    ? (await target.all(`SELECT * FROM ${contributors} WHERE contributor_rank <= ${TOP} ORDER BY contributor_rank`)).slice(0, TOP).map((r) => ({
         rank: num(r.contributor_rank),
         actor: String(r.actor_login),
         contributions: num(r.contributions),
@@ -73,8 +81,8 @@ export async function exportMetrics(target: SqlTarget, project: TransformProject
     top_contributors,
     missing,
   };
-  if (project.models.has('fct_amplitude__daily_active_users')) {
-    const dau = await rel('fct_amplitude__daily_active_users');
+  if (martFor('daily_active_users')) {
+    const dau = await rel('daily_active_users');
     if (dau) {
       doc.daily_active_users = (await target.all(`SELECT * FROM ${dau} ORDER BY activity_date`)).map((r) => ({
         date: day(r.activity_date),

@@ -1,6 +1,6 @@
-import { rawTableName } from '../warehouse/sql.js';
+import type { Relation, SqlTarget } from '../core/sql-target.js';
+import { rawTableName } from '../core/tables.js';
 import type { Model } from './models.js';
-import type { Relation, SqlTarget } from './target.js';
 import { render } from './template.js';
 
 export interface BuildOutcome {
@@ -35,13 +35,14 @@ export function compileModel(target: SqlTarget, model: Model, models: ReadonlyMa
     self: target.relation(modelRelation(model)),
     dialect: target.dialect,
     safeCast: (expr, type) => target.safeCast(expr, type),
+    macros: target.macros,
   });
 }
 
 /**
- * Builds one model atomically: the new relation is created under a scratch name (so a broken
- * model fails there), then swapped in, or for an incremental run merged in, in one transaction.
- * Until then the previous relation stays as it was.
+ * Builds one model atomically: a table is created under a scratch name (so a broken model fails
+ * there), then swapped in, or for an incremental run merged in, in one transaction; a view is
+ * replaced in one transaction. Until then the previous relation stays as it was.
  */
 export async function buildModel(target: SqlTarget, model: Model, models: ReadonlyMap<string, Model>, fullRefresh: boolean): Promise<BuildOutcome> {
   const rel = modelRelation(model);
@@ -52,25 +53,17 @@ export async function buildModel(target: SqlTarget, model: Model, models: Readon
   await dropIfExists(target, tmp);
   try {
     if (model.materialized === 'view') {
-      await target.run(`CREATE VIEW ${target.relation(tmp)} AS\n${sql}`);
-      await target.atomic(target.swapStatements(tmp, 'view', rel, existing));
+      await target.atomic(target.viewStatements(rel, sql, existing, tmp));
       return { mode: 'full' };
     }
-    await target.run(`CREATE TABLE ${target.relation(tmp)} AS\n${sql}`);
+    for (const statement of target.createTableStatements(tmp, sql)) await target.run(statement);
     if (!incremental) {
       await target.atomic(target.swapStatements(tmp, 'table', rel, existing));
       return { mode: 'full', rows: await count(target, rel) };
     }
     const merged = await count(target, tmp);
-    const cols = (await target.columns(tmp)).map((c) => target.quote(c)).join(', ');
-    const t = target.relation(rel);
-    const s = target.relation(tmp);
-    const match = model.uniqueKey.map((k) => `s.${target.quote(k)} = t.${target.quote(k)}`).join(' AND ');
-    await target.atomic([
-      ...(model.uniqueKey.length > 0 ? [`DELETE FROM ${t} AS t WHERE EXISTS (SELECT 1 FROM ${s} AS s WHERE ${match})`] : []),
-      `INSERT INTO ${t} (${cols}) SELECT ${cols} FROM ${s}`,
-      `DROP TABLE ${s}`,
-    ]);
+    const cols = (await target.columns(tmp)).map((c) => target.quote(c));
+    await target.atomic(target.mergeStatements(tmp, rel, cols, model.uniqueKey));
     return { mode: 'incremental', rows: await count(target, rel), merged };
   } catch (error) {
     await dropIfExists(target, tmp).catch(() => {});

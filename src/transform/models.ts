@@ -38,6 +38,8 @@ export interface TransformProject {
   dir: string;
   models: Map<string, Model>;
   tests: ColumnTest[];
+  /** Each model's `meta:` from the YAML files (dbt's free-form properties), by model name. */
+  meta: Map<string, Record<string, unknown>>;
 }
 
 const KINDS = new Set<TestKind>(['unique', 'not_null', 'accepted_values', 'relationships']);
@@ -74,6 +76,7 @@ export function loadTransformProject(dir: string): TransformProject {
   const base = path.dirname(dir);
   const models = new Map<string, Model>();
   const tests: ColumnTest[] = [];
+  const meta = new Map<string, Record<string, unknown>>();
   for (const file of walkFiles(dir)) {
     const display = path.relative(base, file).split(path.sep).join('/');
     if (file.endsWith('.sql')) {
@@ -82,13 +85,15 @@ export function loadTransformProject(dir: string): TransformProject {
       if (twin) throw new ConfigError(`two models are named ${model.name}: ${twin.file} and ${display}`, { hint: 'model names are unique across the folder' });
       models.set(model.name, model);
     } else if (/\.ya?ml$/.test(file)) {
-      tests.push(...readSchemaFile(file, display));
+      const schema = readSchemaFile(file, display);
+      tests.push(...schema.tests);
+      for (const [name, m] of schema.meta) meta.set(name, m);
     }
   }
-  return { dir, models, tests };
+  return { dir, models, tests, meta };
 }
 
-function readSchemaFile(file: string, display: string): ColumnTest[] {
+function readSchemaFile(file: string, display: string): { tests: ColumnTest[]; meta: Map<string, Record<string, unknown>> } {
   const counter = new LineCounter();
   const doc = parseDocument(fs.readFileSync(file, 'utf8'), { lineCounter: counter });
   if (doc.errors.length > 0) {
@@ -133,8 +138,16 @@ function readSchemaFile(file: string, display: string): ColumnTest[] {
       }
     }
   };
+  const meta = new Map<string, Record<string, unknown>>();
   const models = doc.get('models');
-  if (isSeq(models)) for (const m of models.items) if (isMap(m)) columnTests(m.get('columns'), { model: String(m.get('name')) });
+  if (isSeq(models)) {
+    for (const m of models.items) {
+      if (!isMap(m)) continue;
+      columnTests(m.get('columns'), { model: String(m.get('name')) });
+      const props = m.get('meta');
+      if (isMap(props)) meta.set(String(m.get('name')), props.toJSON() as Record<string, unknown>);
+    }
+  }
   const sources = doc.get('sources');
   if (isSeq(sources)) {
     for (const s of sources.items) {
@@ -146,5 +159,5 @@ function readSchemaFile(file: string, display: string): ColumnTest[] {
       }
     }
   }
-  return out;
+  return { tests: out, meta };
 }

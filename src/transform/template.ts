@@ -1,11 +1,14 @@
 import nunjucks from 'nunjucks';
 import { ConfigError } from '../core/errors.js';
+import type { ModelMacros } from '../core/sql-target.js';
+import { portableMacros } from './portable-macros.js';
 
 /**
  * Models are Jinja templates rendered by nunjucks (a Jinja engine for JavaScript). The supported
  * subset of dbt: `ref('m')`, `source('s', 't')`, `config(materialized=…, unique_key=…, schema=…)`,
- * `is_incremental()`, `this`, `target.type`, `safe_cast(expr, type)` (also as `dbt.safe_cast`), and
- * the Jinja statements (`if`, `for`, `set`, filters…). `ref`, `source` and `config` take literals so
+ * `is_incremental()`, `this`, `target.type`, `safe_cast(expr, type)`, the portable macros of
+ * portable-macros.ts (`json_text`, `date_trunc`, `dateadd`, `concat`, `as_boolean`, `is_true`; dbt's
+ * own names also as `dbt.…`), and the Jinja statements (`if`, `for`, `set`, filters…). `ref`, `source` and `config` take literals so
  * the graph is known before anything runs.
  */
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
@@ -33,6 +36,7 @@ export interface RenderScope {
   self: string;
   dialect: string;
   safeCast(expr: string, type: string): string;
+  macros: ModelMacros;
 }
 
 interface AstNode {
@@ -120,8 +124,10 @@ export function parseTemplate(file: string, text: string): ParsedTemplate {
 
 export function render(file: string, parsed: ParsedTemplate, scope: RenderScope): string {
   const safeCast = (expr: string, type: string) => scope.safeCast(expr, type);
+  const portable = portableMacros(scope.macros);
   try {
     return parsed.template.render({
+      ...portable,
       ref: (...names: string[]) => scope.ref(String(names.at(-1))),
       source: (s: string, t: string) => scope.source(s, t),
       config: () => '',
@@ -129,7 +135,7 @@ export function render(file: string, parsed: ParsedTemplate, scope: RenderScope)
       this: scope.self,
       target: { type: scope.dialect, name: scope.dialect },
       safe_cast: safeCast,
-      dbt: { safe_cast: safeCast },
+      dbt: { safe_cast: safeCast, date_trunc: portable.date_trunc, dateadd: portable.dateadd, concat: portable.concat },
     });
   } catch (error) {
     throw templateError(file, error);

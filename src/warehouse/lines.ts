@@ -51,15 +51,6 @@ export class LineSplitter {
   }
 }
 
-/** JSON whitespace only (or nothing): a blank line, counted but neither loaded nor rejected. */
-export function isBlank(line: Buffer): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
-}
-
 /** A batch file that cannot be read as gzip JSON Lines: the group fails, the user restores the file. */
 export function unreadableBatch(key: string, error: unknown): SluiceError {
   return new SluiceError('data', `batch ${key} cannot be read as gzip JSON Lines: ${(error as Error).message}`, {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { SluiceError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { JsonValue, Source } from '../../src/core/source.js';
-import type { RestSim } from '../../src/demo/rest-sim.js';
 import { restSource } from '../../src/sources/rest/index.js';
+import type { RestSim } from './rest-sim.js';
 import { tempDir, writeConfig } from './workspace.js';
 
 /** Offset paging as the simulated API speaks it. */
@@ -57,7 +57,12 @@ export function restEntry(sim: RestSim, over: Record<string, unknown> = {}): Rec
 }
 
 export function openSource(entry: Record<string, unknown>): Source {
-  return restSource.create(restSource.configSchema.parse(entry), { log: silentLogger, at: 'sources[0]', tempDir: os.tmpdir() }) as Source;
+  return restSource.create(restSource.configSchema.parse(entry), {
+    log: silentLogger,
+    at: 'sources[0]',
+    configDir: process.cwd(),
+    tempDir: os.tmpdir(),
+  }) as Source;
 }
 
 export interface StreamRead {

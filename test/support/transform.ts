@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/redact.js';
-import type { SqlTarget } from '../../src/transform/target.js';
-import { DuckDbSqlTarget } from '../../src/warehouse/duckdb/sql-target.js';
-import { PostgresSqlTarget } from '../../src/warehouse/postgres/sql-target.js';
+import type { SqlTarget } from '../../src/core/sql-target.js';
+import type { Warehouse } from '../../src/core/warehouse.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse.js';
+import { PostgresWarehouse } from '../../src/warehouse/postgres/warehouse.js';
 import { quoteLiteral } from '../../src/warehouse/sql.js';
 import { fixturePath, GITHUB_EVENTS_PAGE } from './fixtures.js';
 import { lacks } from './programs.js';
@@ -42,8 +44,19 @@ export function describeDialects(name: string, fn: (dialect: Dialect) => void): 
   }
 }
 
-export const openTarget = (dialect: Dialect, where: string): Promise<SqlTarget> =>
-  dialect === 'duckdb' ? DuckDbSqlTarget.open(where) : PostgresSqlTarget.open(new Secret(where));
+/** The warehouse's SQL target, as `transform` gets it; closing it closes the warehouse too. */
+export async function openTarget(dialect: Dialect, where: string): Promise<SqlTarget> {
+  const warehouse: Warehouse =
+    dialect === 'duckdb' ? await DuckDbWarehouse.open(where) : await PostgresWarehouse.open({ type: 'postgres', url: new Secret(where) }, silentLogger);
+  const target = await (warehouse.sqlTarget as () => Promise<SqlTarget>)();
+  return new Proxy(target, {
+    get(t, name) {
+      if (name === 'close') return () => warehouse.close();
+      const value = Reflect.get(t, name, t);
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
+}
 
 /** A raw table as the loader makes it (DESIGN §7), filled with records as they came from the API. */
 export async function loadRaw(target: SqlTarget, table: string, key: string, records: Array<Record<string, unknown>>): Promise<void> {

@@ -1,23 +1,20 @@
 import type { Command } from 'commander';
 import { checkProject } from '../../pipeline/check.js';
-import { print, withProject } from '../context.js';
+import { withProject } from '../context.js';
 import { setExitCode } from '../exit.js';
+import { print } from '../output.js';
 
-export function registerCheck(program: Command): void {
-  program
-    .command('check')
-    .description('validate the config and test each connection: storage, warehouse, and every source API (one cheap request each)')
-    .action(async (_opts: unknown, self: Command) => {
-      await withProject(self, async (project, g) => {
-        const results = await checkProject(project);
-        const failed = results.filter((r) => !r.ok);
-        if (failed.length) setExitCode(2);
-        print(g, { ok: failed.length === 0, checks: results }, () =>
-          [
-            ...results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'}  ${r.what}: ${r.detail}${r.hint ? `\n        → ${r.hint}` : ''}`),
-            failed.length ? `\n${failed.length} failed: ${failed.map((r) => r.what).join(', ')}` : '\neverything answered',
-          ].join('\n'),
-        );
-      });
-    });
+/** `sluice check`: the config, then storage, the warehouse and every source API, one cheap request each. */
+export async function checkCommand(self: Command): Promise<void> {
+  await withProject(self, async (project, g) => {
+    const results = await checkProject(project);
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length) setExitCode(2);
+    print(g, { ok: failed.length === 0, checks: results }, () =>
+      [
+        ...results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'}  ${r.what}: ${r.detail}${r.hint ? `\n        → ${r.hint}` : ''}`),
+        failed.length ? `\n${failed.length} failed: ${failed.map((r) => r.what).join(', ')}` : '\neverything answered',
+      ].join('\n'),
+    );
+  });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { projectSchema, type StreamSchemaView } from '../../pipeline/schema.js';
-import { print, withProject } from '../context.js';
+import { withProject } from '../context.js';
+import { print } from '../output.js';
 import { driftText, table } from '../render.js';
 
 const when = (iso: string) => iso.slice(0, 16).replace('T', ' ');
@@ -33,15 +34,10 @@ export function renderSchema(views: readonly StreamSchemaView[]): string {
     .join('\n\n');
 }
 
-export function registerSchema(program: Command): void {
-  program
-    .command('schema [stream]')
-    .description('the fields each stream has carried (SOURCE or SOURCE.STREAM; all by default): types, share of rows, first and last seen, drift')
-    .option('--changes <n>', 'drift rows to show per stream', '20')
-    .action(async (selector: string | undefined, opts: { changes: string }, self: Command) => {
-      await withProject(self, async (project, g) => {
-        const streams = await projectSchema(project, selector, { changes: Math.max(0, Number(opts.changes) || 0) });
-        print(g, { streams }, () => renderSchema(streams));
-      });
-    });
+/** `sluice schema [SOURCE[.STREAM]]`: the fields each stream has carried, and its drift (DESIGN §9). */
+export async function schemaCommand(selector: string | undefined, opts: { changes: string }, self: Command): Promise<void> {
+  await withProject(self, async (project, g) => {
+    const streams = await projectSchema(project, selector, { changes: Math.max(0, Number(opts.changes) || 0) });
+    print(g, { streams }, () => renderSchema(streams));
+  });
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { projectStatus, type StreamStatus } from '../../pipeline/status.js';
+import type { StreamStatus } from '../../pipeline/status.js';
 import { completenessGrid } from '../../pipeline/status-hours.js';
-import { print, withProject } from '../context.js';
+import { statusDocument } from '../../report/status-document.js';
+import { withProject } from '../context.js';
+import { print } from '../output.js';
 import { driftText, table } from '../render.js';
 
 function checkpointSummary(s: StreamStatus): string {
@@ -64,34 +66,31 @@ function streamDetail(s: StreamStatus): string {
   return lines.join('\n');
 }
 
-export function registerStatus(program: Command): void {
-  program
-    .command('status [sources...]')
-    .description('per source and stream: window, hours and rows per layer with a reconciliation, gaps, checkpoint, last run, freshness')
-    .action(async (sources: string[], _opts: unknown, self: Command) => {
-      await withProject(self, async (project, g) => {
-        const rows = await projectStatus(project, sources);
-        print(g, { generated_at: new Date().toISOString(), streams: rows }, () => {
-          if (rows.length === 0) return 'no sources configured';
-          const t = table(
-            ['stream', 'mode', 'landing', 'storage', 'hours', 'loaded', 'rows', 'rejected', 'reconciled', 'last run'],
-            rows.map((s) => [
-              `${s.source}/${s.stream}`,
-              s.mode,
-              s.batches_in_landing,
-              s.batches_in_storage,
-              s.hours_in_storage,
-              s.batches_loaded,
-              s.rows_loaded,
-              s.rejected,
-              s.reconciliation.reconciled ? 'yes' : 'NO',
-              s.last_run ? `${s.last_run.finished_at} ${s.last_run.command} ${s.last_run.status}` : undefined,
-            ]),
-          );
-          const legend = 'grid: █ loaded  ▓ in storage  ░ in landing  · missing  ! loaded but gone from storage';
-          const cps = rows.map((s) => `checkpoint ${s.source}/${s.stream}: ${checkpointSummary(s)}`);
-          return [t, '', ...rows.map(streamDetail), '', legend, ...cps].join('\n');
-        });
-      });
+/** `sluice status`: per stream, what each layer holds, reconciled, with gaps, checkpoint, last run. */
+export async function statusCommand(sources: string[], self: Command): Promise<void> {
+  await withProject(self, async (project, g) => {
+    const doc = await statusDocument(project, sources);
+    const rows = doc.streams;
+    print(g, doc, () => {
+      if (rows.length === 0) return 'no sources configured';
+      const t = table(
+        ['stream', 'mode', 'landing', 'storage', 'hours', 'loaded', 'rows', 'rejected', 'reconciled', 'last run'],
+        rows.map((s) => [
+          `${s.source}/${s.stream}`,
+          s.mode,
+          s.batches_in_landing,
+          s.batches_in_storage,
+          s.hours_in_storage,
+          s.batches_loaded,
+          s.rows_loaded,
+          s.rejected,
+          s.reconciliation.reconciled ? 'yes' : 'NO',
+          s.last_run ? `${s.last_run.finished_at} ${s.last_run.command} ${s.last_run.status}` : undefined,
+        ]),
+      );
+      const legend = 'grid: █ loaded  ▓ in storage  ░ in landing  · missing  ! loaded but gone from storage';
+      const cps = rows.map((s) => `checkpoint ${s.source}/${s.stream}: ${checkpointSummary(s)}`);
+      return [t, '', ...rows.map(streamDetail), '', legend, ...cps].join('\n');
     });
+  });
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { transformCommand } from '../../pipeline/transform.js';
 import type { TransformResult } from '../../transform/engine.js';
-import { print, withProject } from '../context.js';
+import { withProject } from '../context.js';
 import { setExitCode } from '../exit.js';
+import { print } from '../output.js';
 import { table } from '../render.js';
 
 const cell = (v: unknown) => (v === null || v === undefined ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v));
@@ -57,18 +58,11 @@ export function renderTransform(result: TransformResult, runId: string, exportFi
   return lines.join('\n');
 }
 
-export function registerTransform(program: Command): void {
-  program
-    .command('transform')
-    .description('build the SQL models in dependency order and run their tests')
-    .option('-s, --select <selectors...>', 'models to build: `m`, `m+` (and downstream), `+m` (and upstream)')
-    .option('--full-refresh', 'rebuild incremental models from scratch')
-    .option('--export <file>', "write the marts' metrics (event types, repos, top contributors) as JSON")
-    .action(async (opts: { select?: string[]; fullRefresh?: boolean; export?: string }, self: Command) => {
-      await withProject(self, async (project, g) => {
-        const { record, result } = await transformCommand(project, { select: opts.select, fullRefresh: opts.fullRefresh, exportFile: opts.export });
-        print(g, { run_id: record.run_id, ...result }, () => renderTransform(result, record.run_id, opts.export));
-        setExitCode(result.exit_code);
-      });
-    });
+/** `sluice transform`: builds the models in dependency order and runs their tests. */
+export async function transformAction(opts: { select?: string[]; fullRefresh?: boolean; export?: string }, self: Command): Promise<void> {
+  await withProject(self, async (project, g) => {
+    const { record, result } = await transformCommand(project, { select: opts.select, fullRefresh: opts.fullRefresh, exportFile: opts.export });
+    print(g, { run_id: record.run_id, ...result }, () => renderTransform(result, record.run_id, opts.export));
+    setExitCode(result.exit_code);
+  });
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import yauzl from 'yauzl';
 import { SluiceError } from '../../core/errors.js';
+import { LineCounter } from '../../core/gzip-lines.js';
 import type { Range } from './ranges.js';
 
 export interface HourPart {
@@ -97,6 +98,7 @@ function checkEntry(entry: yauzl.Entry, range: Range, maxEntryBytes: number): Ho
 
 export interface GzipCheck {
   bytesOut: number;
+  /** Non-blank lines (core/gzip-lines.ts): the records the entry holds. */
   lines: number;
   /** The last decompressed byte (10 = the data ends with a newline). */
   lastByte: number;
@@ -112,12 +114,13 @@ const INFLATE_CHUNK = 64 * 1024;
 export async function checkGzip(input: Readable, name: string, limits: { maxBytes: number; maxRatio: number }): Promise<GzipCheck> {
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK });
   const check: GzipCheck = { bytesOut: 0, lines: 0, lastByte: 10 };
+  const counter = new LineCounter();
   let bytesIn = 0;
   let failure: Error | undefined;
   gunzip.on('data', (d: Buffer) => {
     check.bytesOut += d.length;
     check.lastByte = d[d.length - 1] ?? check.lastByte;
-    for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) check.lines++;
+    counter.push(d);
     if (check.bytesOut > limits.maxBytes || (check.bytesOut > RATIO_FLOOR && check.bytesOut > limits.maxRatio * Math.max(bytesIn, 1))) {
       gunzip.destroy(hostile(`entry "${name}" inflates to more than ${check.bytesOut} bytes (a zip bomb?)`));
     }
@@ -144,7 +147,7 @@ export async function checkGzip(input: Readable, name: string, limits: { maxByte
     input.destroy();
   }
   if (failure) throw failure instanceof SluiceError ? failure : hostile(`entry "${name}" is not valid gzip (${failure.message})`, failure);
-  if (check.bytesOut > 0 && check.lastByte !== 10) check.lines++; // a last line without its newline
+  check.lines = counter.count;
   return check;
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempPathFor } from '../../core/temp-files.js';
+import { tempPathFor } from '../../core/fs/temp-files.js';
 import type { HttpClient } from '../../http/client.js';
 import { describeRange, exportHour, type Range, splitRange } from './ranges.js';
 

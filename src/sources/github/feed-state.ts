@@ -1,31 +1,43 @@
+import { z } from 'zod';
 import type { JsonValue } from '../../core/source.js';
 
 /** What one feed (`repos/o/r`, `orgs/o`, `users/u`) remembers between runs. */
-export interface FeedState {
+const feedStateSchema = z.object({
   /** Highest event id stored, as a decimal string. */
-  newest_id: string | undefined;
+  newest_id: z.string().regex(/^\d+$/).optional(),
   /** Newest `created_at` stored (ISO). */
-  newest_at: string | undefined;
+  newest_at: z.string().optional(),
   /** Events already stored inside the lookback margin: key → created_at (ms). */
-  recent: Record<string, number>;
+  recent: z.record(z.string(), z.number()).default({}),
   /** The pages read last time, with their ETags, so an unchanged feed costs only 304s. */
-  pages: Array<{ url: string; etag: string }>;
+  pages: z.array(z.object({ url: z.string(), etag: z.string() })).default([]),
   /** GitHub's `X-Poll-Interval` after the last poll: not asked again before this time (ISO). */
-  next_poll_at?: string;
+  next_poll_at: z.string().optional(),
   /** The `X-Poll-Interval` it came from, in seconds. */
-  poll_interval_s?: number;
-}
+  poll_interval_s: z.number().positive().optional(),
+});
+
+export type FeedState = z.infer<typeof feedStateSchema>;
 
 export interface GithubState {
   version: 1;
   feeds: Record<string, FeedState>;
 }
 
+/**
+ * The checkpoint as the source wrote it. A feed whose state does not parse (a checkpoint edited by
+ * hand, or from another version) starts again: its events are read anew and the merge on `id`
+ * absorbs what was already stored.
+ */
 export function parseGithubState(value: JsonValue | undefined): GithubState {
-  if (value && typeof value === 'object' && !Array.isArray(value) && value.version === 1 && value.feeds && typeof value.feeds === 'object') {
-    return value as unknown as GithubState;
+  const state: GithubState = { version: 1, feeds: {} };
+  const top = z.object({ version: z.literal(1), feeds: z.record(z.string(), z.unknown()) }).safeParse(value);
+  if (!top.success) return state;
+  for (const [feed, raw] of Object.entries(top.data.feeds)) {
+    const parsed = feedStateSchema.safeParse(raw);
+    if (parsed.success) state.feeds[feed] = parsed.data;
   }
-  return { version: 1, feeds: {} };
+  return state;
 }
 
 /** Event ids are decimal strings; compare them as integers. */

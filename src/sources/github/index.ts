@@ -1,9 +1,9 @@
 import { contractOf } from '../../config/schema-contract.js';
 import { isSluiceError, toSluiceError } from '../../core/errors.js';
+import type { SourcePlugin } from '../../core/plugin.js';
 import { mapPool } from '../../core/pool.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
 import { httpClientFor } from '../../http/for-source.js';
-import type { SourcePlugin } from '../../plugin.js';
 import { type GithubConfig, githubConfigSchema } from './config.js';
 import { readFeed } from './feed.js';
 import { type GithubState, parseGithubState, pollDue } from './feed-state.js';

@@ -1,7 +1,7 @@
 import { contractOf } from '../../config/schema-contract.js';
+import type { SourcePlugin } from '../../core/plugin.js';
 import type { Source, SourceMessage, StreamReadContext, StreamSpec } from '../../core/source.js';
 import { httpClientFor } from '../../http/for-source.js';
-import type { SourcePlugin } from '../../plugin.js';
 import { authHint, RestAuth } from './auth.js';
 import { readChildStream } from './child-stream.js';
 import { type RestConfig, restConfigSchema } from './config.js';

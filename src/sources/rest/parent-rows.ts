@@ -2,8 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { tempPathFor } from '../../core/temp-files.js';
-import type { ParentRow } from './parents.js';
+import { tempPathFor } from '../../core/fs/temp-files.js';
+
+/** What a child stream needs of one parent record: the values for `{field}`, and the key's exact text. */
+export interface ParentRow {
+  vars: Record<string, string | undefined>;
+  /** `[field, JSON text]` for each field of the parent's primary key. */
+  key: Array<[string, string]>;
+}
 
 /** Rows kept in memory before they go to disk, and handed to a child's reader at once. */
 export const PARENT_ROWS_IN_MEMORY = 5000;

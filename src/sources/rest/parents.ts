@@ -2,15 +2,10 @@ import type { JsonValue } from '../../core/source.js';
 import { placeholders, type RestStreamConfig } from './config.js';
 import type { CursorValue } from './cursor.js';
 import type { RawRecord } from './paginate.js';
-import type { ParentRows } from './parent-rows.js';
+import type { ParentRow, ParentRows } from './parent-rows.js';
 import { prependField, rawAt, splitPath, valueAt } from './raw-json.js';
 
-/** What a child stream needs of one parent record: the values for `{field}`, and the key's exact text. */
-export interface ParentRow {
-  vars: Record<string, string | undefined>;
-  /** `[field, JSON text]` for each field of the parent's primary key. */
-  key: Array<[string, string]>;
-}
+export type { ParentRow } from './parent-rows.js';
 
 /** The parent records one run read, and the checkpoint range they cover. */
 export interface ParentRun {

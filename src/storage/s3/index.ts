@@ -1,5 +1,5 @@
-import { type S3StorageConfig, s3StorageSchema } from '../../config/schema.js';
-import type { StoragePlugin } from '../../plugin.js';
+import type { StoragePlugin } from '../../core/plugin.js';
+import { type S3StorageConfig, s3StorageSchema } from './config.js';
 
 /** S3 storage; the AWS SDK is loaded only when an S3 store is opened, so local runs never pay for it. */
 export const s3Storage: StoragePlugin<S3StorageConfig> = {

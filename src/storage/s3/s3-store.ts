@@ -13,10 +13,10 @@ import {
   S3Client,
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
-import type { S3StorageConfig } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
 import type { ObjectStore, PutResult, StoredObject } from '../../core/object-store.js';
 import { ByteBudget } from './byte-budget.js';
+import type { S3StorageConfig } from './config.js';
 import { FastPut } from './fast-put.js';
 import { isNotFound, type S3Where, s3Error } from './s3-errors.js';
 import { putMultipart, putVerified, SHA256_METADATA, type UploadTarget } from './s3-upload.js';

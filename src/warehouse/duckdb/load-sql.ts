@@ -1,5 +1,5 @@
 import type { BatchToLoad, TableSpec } from '../../core/warehouse.js';
-import { REJECT } from '../pending.js';
+import { REJECT } from '../reject-reasons.js';
 import { quoteIdent as qi, quoteLiteral as ql, timestampText } from '../sql.js';
 
 const STAGE = '_sluice_stage';

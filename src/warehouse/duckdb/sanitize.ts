@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { gunzipChunks, LineSplitter, unreadableBatch } from '../lines.js';
-import { REJECT } from '../pending.js';
+import { REJECT } from '../reject-reasons.js';
 import { MAX_LINE } from './load-sql.js';
 
 export interface Note {

@@ -1,10 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { SluiceError } from '../../core/errors.js';
-import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
-import { quoteIdent, relationColumns, relationKind } from '../sql.js';
-import { duckdb } from './library.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
+import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
+import { STANDARD_MACROS, standardCreateSchema, standardCreateTable, standardMerge, standardView } from '../standard-sql.js';
 
 const CONCURRENCY = 4;
 
@@ -15,37 +12,32 @@ const plainRow = (row: Record<string, unknown>): Record<string, unknown> => {
   return out;
 };
 
-/** The transform's view of a DuckDB file: its own instance, opened after the loader closed its own. */
+/**
+ * The transform's view of the DuckDB warehouse: connections of the loader's own instance (its
+ * memory cap and spill folder), each on the attached warehouse file, so models build in parallel
+ * and nothing opens the file a second time.
+ */
 export class DuckDbSqlTarget implements SqlTarget {
   readonly dialect = 'duckdb';
   readonly concurrency = CONCURRENCY;
-  readonly #instance: DuckDBInstance;
+  readonly macros = STANDARD_MACROS;
+  // DuckDB binds views when they are read, so rebuilding a relation never touches its dependents.
+  readonly rebuildDropsViews = false;
+  readonly #connect: () => Promise<DuckDBConnection>;
+  readonly #onClose: (target: DuckDbSqlTarget) => void;
   readonly #idle: DuckDBConnection[] = [];
   readonly #all: DuckDBConnection[] = [];
 
-  private constructor(instance: DuckDBInstance) {
-    this.#instance = instance;
-  }
-
-  static async open(file: string): Promise<DuckDbSqlTarget> {
-    try {
-      await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      // Loaded when used: DuckDB's native library is the heaviest part of starting the CLI.
-      const { DuckDBInstance: Instance } = await duckdb();
-      return new DuckDbSqlTarget(await Instance.create(file));
-    } catch (error) {
-      const busy = /lock/i.test((error as Error).message);
-      throw new SluiceError('warehouse_unreachable', `cannot open the DuckDB warehouse ${file}: ${(error as Error).message.split('\n')[0]}`, {
-        hint: busy ? 'another process holds the DuckDB file: wait for it to finish (or stop it) and run again' : 'check warehouse.path',
-        cause: error,
-      });
-    }
+  /** `connect`: a new connection whose default catalog is the warehouse; `onClose`: told when the target closes. */
+  constructor(connect: () => Promise<DuckDBConnection>, onClose: (target: DuckDbSqlTarget) => void = () => {}) {
+    this.#connect = connect;
+    this.#onClose = onClose;
   }
 
   async #with<T>(work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     let conn = this.#idle.pop();
     if (!conn) {
-      conn = await this.#instance.connect();
+      conn = await this.#connect();
       this.#all.push(conn);
     }
     try {
@@ -82,6 +74,14 @@ export class DuckDbSqlTarget implements SqlTarget {
     return quoteIdent(identifier);
   }
 
+  literal(value: string): string {
+    return quoteLiteral(value);
+  }
+
+  sample(query: string, rows: number): string {
+    return `SELECT * FROM (${query}) AS sampled LIMIT ${rows}`;
+  }
+
   relation(r: Relation): string {
     return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
   }
@@ -98,7 +98,22 @@ export class DuckDbSqlTarget implements SqlTarget {
     return relationColumns((sql) => this.all(sql), r);
   }
 
-  // DuckDB binds views when they are read, so dropping the old relation never touches its dependents.
+  createSchemaStatement(schema: string): string {
+    return standardCreateSchema(schema);
+  }
+
+  createTableStatements(r: Relation, query: string): string[] {
+    return standardCreateTable(this.relation(r), query);
+  }
+
+  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
+    return standardView(this.relation(scratch), query, this.swapStatements(scratch, 'view', view, existing));
+  }
+
+  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
+    return standardMerge(this.relation(from), this.relation(into), columns, uniqueKey);
+  }
+
   swapStatements(built: Relation, builtKind: RelationKind, target: Relation, targetKind: RelationKind | undefined): string[] {
     return [
       ...(targetKind ? [`DROP ${targetKind === 'view' ? 'VIEW' : 'TABLE'} ${this.relation(target)}`] : []),
@@ -109,6 +124,6 @@ export class DuckDbSqlTarget implements SqlTarget {
   async close(): Promise<void> {
     for (const conn of this.#all.splice(0)) conn.closeSync();
     this.#idle.length = 0;
-    this.#instance.closeSync();
+    this.#onClose(this);
   }
 }

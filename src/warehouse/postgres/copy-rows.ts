@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { gunzipChunks, isBlank, LineSplitter, unreadableBatch } from '../lines.js';
-import { REJECT } from '../pending.js';
+import { isBlank } from '../../core/gzip-lines.js';
+import { gunzipChunks, LineSplitter, unreadableBatch } from '../lines.js';
+import { REJECT } from '../reject-reasons.js';
 
 export interface StageFile {
   /** The batch's number within its group: a small key into the group's batch table. */

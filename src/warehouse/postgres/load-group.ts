@@ -6,7 +6,7 @@ import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
-import { localFile, pendingBatches } from '../pending.js';
+import { localFile, pendingBatches } from '../ledger-rules.js';
 import { schemaResults, trackSchema } from '../schema-learn.js';
 import { timestampText } from '../sql.js';
 import { copyRows, type StageFile, type StageFormat } from './copy-rows.js';

@@ -1,6 +1,7 @@
+import { rawTableName } from '../../core/tables.js';
 import type { TableSpec } from '../../core/warehouse.js';
-import { REJECT } from '../pending.js';
-import { quoteIdent as qi, quoteLiteral as ql, rawTableName } from '../sql.js';
+import { REJECT } from '../reject-reasons.js';
+import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
 
 /** DESIGN §7, the same columns as every warehouse. Run once per connection, under a lock. */
 export const SETUP_SQL = [

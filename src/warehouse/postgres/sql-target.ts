@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { Secret } from '../../core/redact.js';
-import type { Relation, RelationKind, SqlTarget } from '../../transform/target.js';
-import { quoteIdent, relationColumns, relationKind } from '../sql.js';
-import { connectError, type PgTarget, parseTarget } from './connection.js';
+import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
+import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
+import { STANDARD_MACROS, standardCreateSchema, standardCreateTable, standardMerge, standardView } from '../standard-sql.js';
+import { connectError, type PgTarget } from './connection.js';
 
 const CONCURRENCY = 4;
 const INT8_OID = 20;
@@ -47,22 +47,26 @@ const setupStatements = (): string[] => [
   ),
 ];
 
-/** The transform's view of PostgreSQL: a small pool over the `warehouse.url` database. */
+/** The transform's view of PostgreSQL: a small pool over the warehouse's database, for models built in parallel. */
 export class PostgresSqlTarget implements SqlTarget {
   readonly dialect = 'postgres';
   readonly concurrency = CONCURRENCY;
+  readonly macros = STANDARD_MACROS;
+  readonly rebuildDropsViews = true;
   readonly #pool: pg.Pool;
   readonly #target: PgTarget;
+  readonly #onClose: (target: PostgresSqlTarget) => void;
 
-  private constructor(pool: pg.Pool, target: PgTarget) {
+  private constructor(pool: pg.Pool, target: PgTarget, onClose: (target: PostgresSqlTarget) => void) {
     this.#pool = pool;
     this.#target = target;
+    this.#onClose = onClose;
   }
 
-  static async open(url: Secret): Promise<PostgresSqlTarget> {
-    const target = parseTarget(url);
+  /** `onClose`: told when the target closes. */
+  static async open(target: PgTarget, onClose: (target: PostgresSqlTarget) => void = () => {}): Promise<PostgresSqlTarget> {
     const pool = new pg.Pool({
-      connectionString: url.reveal(),
+      connectionString: target.url.reveal(),
       max: CONCURRENCY,
       connectionTimeoutMillis: 15_000,
       application_name: 'sluice-transform',
@@ -70,7 +74,7 @@ export class PostgresSqlTarget implements SqlTarget {
     });
     // An idle client that the server drops emits 'error' on the pool: without a listener it crashes the process.
     pool.on('error', () => {});
-    const t = new PostgresSqlTarget(pool, target);
+    const t = new PostgresSqlTarget(pool, target, onClose);
     try {
       await t.atomic(setupStatements());
     } catch (error) {
@@ -108,6 +112,14 @@ export class PostgresSqlTarget implements SqlTarget {
     return quoteIdent(identifier);
   }
 
+  literal(value: string): string {
+    return quoteLiteral(value);
+  }
+
+  sample(query: string, rows: number): string {
+    return `SELECT * FROM (${query}) AS sampled LIMIT ${rows}`;
+  }
+
   relation(r: Relation): string {
     return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
   }
@@ -124,6 +136,22 @@ export class PostgresSqlTarget implements SqlTarget {
 
   columns(r: Relation): Promise<string[]> {
     return relationColumns((sql) => this.all(sql), r);
+  }
+
+  createSchemaStatement(schema: string): string {
+    return standardCreateSchema(schema);
+  }
+
+  createTableStatements(r: Relation, query: string): string[] {
+    return standardCreateTable(this.relation(r), query);
+  }
+
+  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
+    return standardView(this.relation(scratch), query, this.swapStatements(scratch, 'view', view, existing));
+  }
+
+  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
+    return standardMerge(this.relation(from), this.relation(into), columns, uniqueKey);
   }
 
   // PostgreSQL binds views to the relation itself: the old one is renamed aside and dropped with
@@ -143,6 +171,7 @@ export class PostgresSqlTarget implements SqlTarget {
   }
 
   async close(): Promise<void> {
+    this.#onClose(this);
     await this.#pool.end();
   }
 }

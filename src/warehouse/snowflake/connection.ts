@@ -1,8 +1,7 @@
-import type { z } from 'zod';
-import type { snowflakeWarehouseSchema } from '../../config/schema.js';
 import { SluiceError } from '../../core/errors.js';
+import type { SnowflakeWarehouseConfig } from './config.js';
 
-export type SnowflakeWarehouseConfig = z.infer<typeof snowflakeWarehouseSchema>;
+export type { SnowflakeWarehouseConfig } from './config.js';
 
 /** The few calls sluice makes: the driver stays behind this, and is loaded only when used. */
 export interface SnowflakeClient {

@@ -1,5 +1,5 @@
 import type { BatchToLoad, TableSpec } from '../../core/warehouse.js';
-import { REJECT } from '../pending.js';
+import { REJECT } from '../reject-reasons.js';
 import { timestampText } from '../sql.js';
 import { keyCols, LENIENT_LINES, LINES, LOADS, linesFormat, list, parsedTable, REJECTS, rawTable, sfExact, sfIdent, sfString } from './sql.js';
 

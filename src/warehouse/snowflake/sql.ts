@@ -1,5 +1,5 @@
+import { rawTableName } from '../../core/tables.js';
 import type { SameContent, TableSpec } from '../../core/warehouse.js';
-import { rawTableName } from '../sql.js';
 
 /**
  * Snowflake SQL text. Names sluice chooses (schemas, tables, its own columns) are written

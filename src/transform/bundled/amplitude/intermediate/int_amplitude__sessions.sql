@@ -1,7 +1,7 @@
 -- One row per session: Amplitude's session_id is the session's start in ms on one device.
 {{ config(materialized='table') }}
 select
-  device_id || '-' || cast(session_id as varchar) as session_key,
+  {{ concat(['device_id', "'-'", 'cast(session_id as varchar)']) }} as session_key,
   session_id,
   device_id,
   max(user_id) as user_id,

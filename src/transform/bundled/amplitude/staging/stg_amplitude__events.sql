@@ -4,15 +4,15 @@
 with typed as (
   select
     uuid,
-    data->>'event_type' as event_type,
-    data->>'user_id' as user_id,
-    data->>'device_id' as device_id,
-    {{ safe_cast("data->>'event_time'", 'timestamp') }} as event_time,
-    {{ safe_cast("data->>'server_upload_time'", 'timestamp') }} as server_upload_time,
+    {{ json_text('data', 'event_type') }} as event_type,
+    {{ json_text('data', 'user_id') }} as user_id,
+    {{ json_text('data', 'device_id') }} as device_id,
+    {{ safe_cast(json_text('data', 'event_time'), 'timestamp') }} as event_time,
+    {{ safe_cast(json_text('data', 'server_upload_time'), 'timestamp') }} as server_upload_time,
     -- Amplitude marks events outside a session with session_id -1.
-    case when {{ safe_cast("data->>'session_id'", 'bigint') }} > 0 then {{ safe_cast("data->>'session_id'", 'bigint') }} end as session_id,
-    data->>'platform' as platform,
-    data->>'country' as country,
+    case when {{ safe_cast(json_text('data', 'session_id'), 'bigint') }} > 0 then {{ safe_cast(json_text('data', 'session_id'), 'bigint') }} end as session_id,
+    {{ json_text('data', 'platform') }} as platform,
+    {{ json_text('data', 'country') }} as country,
     _sluice_loaded_at
   from {{ source('amplitude', 'events') }}
 ),

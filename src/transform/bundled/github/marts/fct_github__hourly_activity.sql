@@ -2,14 +2,14 @@
 -- latest one already in the table onwards and replaces those rows (unique_key).
 {{ config(materialized='incremental', unique_key=['activity_hour', 'repo_name']) }}
 select
-  date_trunc('hour', created_at) as activity_hour,
+  {{ date_trunc('hour', 'created_at') }} as activity_hour,
   repo_name,
   count(*) as events,
   count(distinct actor_login) as actors,
-  count(*) filter (where type = 'PushEvent') as pushes
+  count(case when type = 'PushEvent' then 1 end) as pushes
 from {{ ref('stg_github__events') }}
 {% if is_incremental() %}
 -- GitHub adds events up to 6 hours late: re-read that margin before the latest hour.
-where created_at >= (select max(activity_hour) - interval '6 hours' from {{ this }})
+where created_at >= (select {{ dateadd('hour', -6, 'max(activity_hour)') }} from {{ this }})
 {% endif %}
-group by date_trunc('hour', created_at), repo_name
+group by {{ date_trunc('hour', 'created_at') }}, repo_name

@@ -9,10 +9,10 @@ select
   row_number() over (order by count(*) desc, actor_login) as contributor_rank,
   actor_login,
   count(*) as contributions,
-  count(*) filter (where type = 'PushEvent') as pushes,
-  count(*) filter (where type = 'PullRequestEvent') as pull_request_events,
-  count(*) filter (where type in ('PullRequestReviewEvent', 'PullRequestReviewCommentEvent')) as reviews,
-  count(*) filter (where type in ('IssuesEvent', 'IssueCommentEvent')) as issue_events,
+  count(case when type = 'PushEvent' then 1 end) as pushes,
+  count(case when type = 'PullRequestEvent' then 1 end) as pull_request_events,
+  count(case when type in ('PullRequestReviewEvent', 'PullRequestReviewCommentEvent') then 1 end) as reviews,
+  count(case when type in ('IssuesEvent', 'IssueCommentEvent') then 1 end) as issue_events,
   count(distinct repo_name) as repos,
   max(created_at) as last_contribution_at
 from contributions

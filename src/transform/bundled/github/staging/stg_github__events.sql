@@ -5,13 +5,13 @@
 with typed as (
   select
     id,
-    data->>'type' as type,
-    data->'actor'->>'login' as actor_login,
-    data->'repo'->>'name' as repo_name,
-    {{ safe_cast("data->>'created_at'", 'timestamp') }} as created_at,
-    data->'payload'->>'action' as action,
-    coalesce(data->'payload'->'pull_request'->>'merged', 'false') = 'true' as pr_merged,
-    data->'org'->>'login' as org_login,
+    {{ json_text('data', 'type') }} as type,
+    {{ json_text('data', 'actor.login') }} as actor_login,
+    {{ json_text('data', 'repo.name') }} as repo_name,
+    {{ safe_cast(json_text('data', 'created_at'), 'timestamp') }} as created_at,
+    {{ json_text('data', 'payload.action') }} as action,
+    {{ as_boolean("coalesce(" ~ json_text('data', 'payload.pull_request.merged') ~ ", 'false') = 'true'") }} as pr_merged,
+    {{ json_text('data', 'org.login') }} as org_login,
     _sluice_loaded_at
   from {{ source('github', 'events') }}
 ),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchToLoad, TableSpec } from '../src/core/warehouse.js';
-import { DuckDbWarehouse } from '../src/warehouse/duckdb/index.js';
+import { DuckDbWarehouse } from '../src/warehouse/duckdb/warehouse.js';
 import { removeDir } from './support/github.js';
 import { execDuck, queryDuck, tempDir } from './support/workspace.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isOwnerAlive, ownerTag, parseOwnerTag, type RecordedOwner } from './process-identity.js';
+import { isOwnerAlive, ownerTag, parseOwnerTag, type RecordedOwner } from '../process-identity.js';
 
 /**
  * Temp files and folders are named `.{name}.tmp-{owner}-{random}`: a dot name is never listed as a

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { mulberry32 } from '../../src/demo/rng.js';
 import { CallCenter, type CallCenterCounts, type Score, type TickResult } from './rest-sim-data.js';
-import { mulberry32 } from './rng.js';
 
 /**
  * A simulated call-center analytics API on loopback, the shape the `rest` source is built for.

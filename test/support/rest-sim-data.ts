@@ -4,7 +4,7 @@
  * Deterministic from a seed; `tick()` moves an hour forward and changes things.
  */
 
-import { mulberry32 } from './rng.js';
+import { mulberry32 } from '../../src/demo/rng.js';
 export interface Agent {
   id: number;
   name: string;

@@ -1,35 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { tempPathFor } from '../core/temp-files.js';
-
-const NL = 10;
-/** Bytes that do not make a line count: DuckDB and PostgreSQL loads skip blank lines too. */
-const BLANK = new Set([0x20, 0x09, 0x0d]);
-
-/**
- * Non-blank lines of a gzip JSON Lines stream, read as a stream so memory stays flat however
- * large the batch.
- */
-export async function countGzipLines(input: Readable): Promise<number> {
-  let lines = 0;
-  let content = false;
-  const gunzip = input.pipe(createGunzip());
-  input.on('error', (e) => gunzip.destroy(e));
-  for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i] as number;
-      if (b === NL) {
-        if (content) lines++;
-        content = false;
-      } else if (!content && !BLANK.has(b)) {
-        content = true;
-      }
-    }
-  }
-  return content ? lines + 1 : lines;
-}
+import { tempPathFor } from '../core/fs/temp-files.js';
 
 type CacheEntry = { version: string; lines: number };
 

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, BIN, ROOT, tempDir, writeConfig } from './support/workspace.js';
+
+const HOOK = path.join(ROOT, 'test', 'support', 'record-imports.mjs');
+
+/** The modules (paths under the repository, or node: built-ins) a CLI invocation loaded. */
+function loadedBy(args: string[], cwd: string): string[] {
+  const file = path.join(cwd, `imports-${process.hrtime.bigint()}.txt`);
+  const r = spawnSync(process.execPath, ['--import', HOOK, BIN, ...args], {
+    cwd,
+    env: { ...process.env, SLUICE_RECORD_IMPORTS: file, NO_COLOR: '1', CI: 'true' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const urls = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  fs.rmSync(file);
+  return [...new Set(urls.map((u) => (u.startsWith('file://') ? path.relative(ROOT, new URL(u).pathname) : u)))];
+}
+
+const packagesIn = (modules: string[]) => new Set(modules.flatMap((m) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m)?.[1] ?? []));
+
+/** Loaded only to draw on a terminal. */
+const TERMINAL = ['pino-pretty', 'log-update'];
+
+describe('start-up: each command loads only what it uses', () => {
+  let dir: string;
+  beforeAll(() => {
+    assertBuilt();
+    dir = tempDir('startup');
+    writeConfig(dir, {
+      state_dir: '.sluice',
+      storage: { type: 'local', path: 'lake' },
+      warehouse: { type: 'duckdb', path: 'warehouse.duckdb' },
+      sources: [{ name: 'github', type: 'github', repos: ['acme/web'], base_url: 'http://127.0.0.1:9' }],
+    });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('`--help` loads commander and a few small modules of its own: no driver, SDK, config parser, logger or renderer', () => {
+    const loaded = loadedBy(['--help'], dir);
+    expect([...packagesIn(loaded)]).toEqual(['commander']);
+    const ours = loaded.filter((m) => m.startsWith('dist/'));
+    expect(ours.filter((m) => !/^dist\/(cli\/(main|arguments|exit|init-starter)|core\/(errors|redact|secret-pattern))\.js$/.test(m))).toEqual([]);
+  });
+
+  it('`runs` reads the history with the config parser only: no warehouse, storage, source or logger', () => {
+    const loaded = loadedBy(['runs'], dir);
+    expect([...packagesIn(loaded)].sort()).toEqual(['commander', 'yaml', 'zod']);
+    expect(loaded.filter((m) => /^dist\/(plugins|warehouse|storage|sources|serve|report)\b/.test(m))).toEqual([]);
+  });
+
+  it('`status` loads its warehouse driver only: no other driver, SDK, template engine, renderer or terminal code', () => {
+    const loaded = loadedBy(['status'], dir);
+    const packages = packagesIn(loaded);
+    // Local storage and DuckDB: the other drivers stay where they are.
+    for (const p of ['pg', 'pg-copy-streams', 'snowflake-sdk', '@aws-sdk/client-s3', 'nunjucks', 'croner', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
+    expect(packages.has('@duckdb/node-api')).toBe(true);
+    expect(loaded.filter((m) => /^dist\/(serve|report\/html|transform)\b/.test(m))).toEqual([]);
+  });
+});
