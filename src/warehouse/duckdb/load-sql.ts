@@ -7,7 +7,7 @@ export const NOTES = '_sluice_notes';
 /**
  * The longest line DuckDB reads (4 MiB). Its read buffer is that size, and parsing a line that
  * long takes several times its size, all counted against the memory cap: under the default cap
- * (64MB) a 6 MiB line still loads, a 7 MiB one does not. A longer line is rejected by the
+ * (96MB) a 6 MiB line still loads, a 7 MiB one does not. A longer line is rejected by the
  * cleaning pass (sanitize.ts).
  */
 export const MAX_LINE = 4 * 1024 * 1024;
