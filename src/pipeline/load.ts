@@ -13,7 +13,7 @@ import { parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
 import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
-import { errorEntry, type StreamReport } from './run-record.js';
+import { errorEntry, noteLoadGroup, type StreamReport } from './run-record.js';
 import { assertContract, noteSchema } from './schema.js';
 
 /**
@@ -78,7 +78,9 @@ export async function loadStream(
         rows += r.rows;
       }
       progress.report({ type: 'step.advanced', ...at, units: group.length, rows });
-      log.debug({ batches: group.length, ms: Date.now() - started }, 'load.transaction.done');
+      const ms = Date.now() - started;
+      noteLoadGroup(report, { batches: group.length, bytes: group.reduce((n, o) => n + o.size, 0), rows, ms });
+      log.debug({ batches: group.length, ms }, 'load.transaction.done');
     } catch (error) {
       const e = toSluiceError(error, { source, stream: spec.name });
       if (e.fatal) throw e;
