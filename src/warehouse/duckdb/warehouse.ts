@@ -166,6 +166,7 @@ export class DuckDbWarehouse implements Warehouse {
     cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
   ): Promise<LoadResult[] | { unreadable: Error }> {
     if (batches.length === 0) return [];
+    await releaseMemory(this.#conn); // what the last group freed
     await this.#conn.run('BEGIN TRANSACTION');
     try {
       const ledger = await readDuckLedgerOf(
