@@ -54,7 +54,7 @@ export async function loadStream(
     }
   }
 
-  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey, schema: spec.schema };
+  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey, keyKeepsItsHour: spec.keyKeepsItsHour, schema: spec.schema };
   assertContract(warehouse, source, spec);
   const at = { source, stream: spec.name, step: 'load' as const };
   if (plan.todo.length > 0) progress.report({ type: 'step.started', ...at, unit: 'batches', total: plan.todo.length });
