@@ -129,6 +129,10 @@ describe('sluice run github: first run, re-run, new and late events', () => {
     const rj = JSON.parse((await runOk(ws, ['--json', 'runs'])).stdout) as { runs: Array<{ status: string; streams: Array<{ fetched: number }> }> };
     expect(rj.runs.map((x) => x.status)).toEqual(['ok', 'ok', 'ok']);
     expect(rj.runs[1]?.streams[0]?.fetched).toBe(0);
+    // Where each run's time went: per step, and per load transaction.
+    const first = (rj.runs[0]?.streams[0] as { timings?: Record<string, unknown> } | undefined)?.timings;
+    expect(first).toMatchObject({ fetch_ms: expect.any(Number), sync_ms: expect.any(Number), load_ms: expect.any(Number), load_group_count: 1 });
+    expect(first?.load_groups).toEqual([{ batches: expect.any(Number), bytes: expect.any(Number), rows: expect.any(Number), ms: expect.any(Number) }]);
   });
 });
 

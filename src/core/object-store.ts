@@ -28,6 +28,13 @@ export interface ObjectStore {
   head(key: string): Promise<StoredObject | undefined>;
   /** Uploads a local file, verified against its size and sha256 before it becomes visible. */
   putFile(key: string, file: string, expected: { size: number; sha256: string }): Promise<PutResult>;
+  /**
+   * Makes a local file the object by renaming it, when the store is a folder on the file's
+   * filesystem: atomic, and the bytes are the file's own, so there is nothing to verify and no
+   * moment when they are in neither place. Resolves false, the file untouched, when it cannot
+   * (another filesystem): `putFile` then copies it.
+   */
+  moveFile?(key: string, file: string): Promise<boolean>;
   /** Writes a small object atomically (checkpoints). */
   putBytes(key: string, bytes: Buffer): Promise<void>;
   getBytes(key: string): Promise<Buffer | undefined>;

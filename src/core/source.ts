@@ -12,6 +12,14 @@ export interface StreamSpec {
   mode: StreamMode;
   /** Field names of the record key; the warehouse merges on them. */
   primaryKey: string[];
+  /**
+   * Every version of a record lands in the same hour: the hour comes from the record itself (an
+   * event time that never changes, or the hour the API files it under), never from the run. A key
+   * then lives in one partition only, so a load looks for it among the rows of its batches' own
+   * partitions instead of the whole table. Leave unset when a record's hour can change (records
+   * without a time land in the hour of the run that fetched them).
+   */
+  keyKeepsItsHour?: boolean;
   /** DESIGN §9: what loading it learns and refuses; the default contract when undefined. */
   schema?: SchemaContract;
 }

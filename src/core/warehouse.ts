@@ -7,6 +7,8 @@ export interface TableSpec {
   stream: string;
   mode: StreamMode;
   primaryKey: string[];
+  /** See StreamSpec: the merge may look for a key in its batch's partition only. */
+  keyKeepsItsHour?: boolean;
   /** DESIGN §9: what the load learns and refuses; the default contract when undefined. */
   schema?: SchemaContract;
 }

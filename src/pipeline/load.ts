@@ -13,7 +13,7 @@ import { parseBatchKey, streamPrefix } from '../storage/layout.js';
 import { type PlannedBatch, planLoad, type StoredBatch } from './load-plan.js';
 import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
-import { errorEntry, type StreamReport } from './run-record.js';
+import { errorEntry, noteLoadGroup, type StreamReport } from './run-record.js';
 import { assertContract, noteSchema } from './schema.js';
 
 /**
@@ -54,7 +54,7 @@ export async function loadStream(
     }
   }
 
-  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey, schema: spec.schema };
+  const table = { source, stream: spec.name, mode: spec.mode, primaryKey: spec.primaryKey, keyKeepsItsHour: spec.keyKeepsItsHour, schema: spec.schema };
   assertContract(warehouse, source, spec);
   const at = { source, stream: spec.name, step: 'load' as const };
   if (plan.todo.length > 0) progress.report({ type: 'step.started', ...at, unit: 'batches', total: plan.todo.length });
@@ -78,7 +78,9 @@ export async function loadStream(
         rows += r.rows;
       }
       progress.report({ type: 'step.advanced', ...at, units: group.length, rows });
-      log.debug({ batches: group.length, ms: Date.now() - started }, 'load.transaction.done');
+      const ms = Date.now() - started;
+      noteLoadGroup(report, { batches: group.length, bytes: group.reduce((n, o) => n + o.size, 0), rows, ms });
+      log.debug({ batches: group.length, ms }, 'load.transaction.done');
     } catch (error) {
       const e = toSluiceError(error, { source, stream: spec.name });
       if (e.fatal) throw e;

@@ -28,6 +28,36 @@ export interface StreamReport {
   schema_changes?: { new_field: number; type_change: number };
   /** …and the first of those rows. */
   schema_drift?: SchemaDrift[];
+  /** Where the run's time went, per step (absent in older records). */
+  timings?: StreamTimings;
+}
+
+export interface StreamTimings {
+  fetch_ms?: number;
+  sync_ms?: number;
+  load_ms?: number;
+  /** The load's transactions in order, the first `MAX_TIMED_GROUPS` of them; `load_group_count` counts all. */
+  load_groups?: LoadGroupTiming[];
+  load_group_count?: number;
+}
+
+export interface LoadGroupTiming {
+  batches: number;
+  /** Stored (compressed) bytes of the group's batches. */
+  bytes: number;
+  rows: number;
+  ms: number;
+}
+
+/** A year's backfill loads hundreds of groups: the record keeps the first ones, enough to see their cost. */
+export const MAX_TIMED_GROUPS = 100;
+
+/** Adds one load group's timing to the report. */
+export function noteLoadGroup(report: StreamReport, group: LoadGroupTiming): void {
+  const t = report.timings ?? {};
+  const groups = t.load_groups ?? [];
+  if (groups.length < MAX_TIMED_GROUPS) groups.push(group);
+  report.timings = { ...t, load_groups: groups, load_group_count: (t.load_group_count ?? 0) + 1 };
 }
 
 export interface SchemaDrift {

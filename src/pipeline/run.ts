@@ -76,6 +76,7 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
           // still synced and loaded. Only errors that stop the source (credentials…) end it.
           const step = async (name: Step, work: () => Promise<void>) => {
             if (!o.steps.includes(name)) return;
+            const started = performance.now();
             try {
               await work();
             } catch (error) {
@@ -83,6 +84,8 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
               if (e.fatal) throw e;
               report.errors.push({ unit: `${name} ${opened.name}/${spec.name}`, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
               log.error({ source: opened.name, stream: spec.name, step: name, code: e.code, error: e.message }, 'run.step.failed');
+            } finally {
+              report.timings = { ...report.timings, [`${name}_ms`]: Math.round(performance.now() - started) };
             }
           };
           await step('fetch', () => fetchStream(scoped, opened, spec.name, report, { runId, limit: o.limit, range: o.range, signal, progress }));

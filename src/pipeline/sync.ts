@@ -105,12 +105,22 @@ async function listRemote(storage: ObjectStore, sortedKeys: string[]): Promise<M
 
 async function moveBatch(project: Project, storage: ObjectStore, key: string, there: StoredObject | undefined): Promise<Moved> {
   const file = path.join(project.landing.root, ...key.split('/'));
+  const { size } = await fs.promises.stat(file);
+  // A batch storage does not hold yet, into a folder on landing's filesystem: renamed, which
+  // stores it and removes it from landing in one step.
+  if (there === undefined && (await storage.moveFile?.(key, file))) return { skipped: false, bytes: size };
   const local = await hashLanded(file);
   const same = there !== undefined && there.size === local.size && (await storage.sha256(key)) === local.sha256;
-  if (!same) await storage.putFile(key, file, local);
+  if (same) {
+    await fs.promises.unlink(file);
+    return { skipped: true, bytes: 0 };
+  }
+  // A new version of a stored batch (a window hour fetched again) replaces it the same way.
+  if (await storage.moveFile?.(key, file)) return { skipped: false, bytes: local.size };
+  await storage.putFile(key, file, local);
   // Only now, with the copy in storage confirmed, may the landed one go.
   await fs.promises.unlink(file);
-  return { skipped: same, bytes: same ? 0 : local.size };
+  return { skipped: false, bytes: local.size };
 }
 
 /** Small batches (the usual) are hashed from one read; large ones are streamed. */

@@ -15,7 +15,8 @@ import { AMPLITUDE_REGIONS, type AmplitudeConfig, amplitudeConfigSchema } from '
 import { downloadRange, type RangeResult } from './export.js';
 import { describeRange, exportHour, groupHours, rangeHours } from './ranges.js';
 
-const STREAMS: StreamSpec[] = [{ name: 'events', mode: 'window', primaryKey: ['uuid'] }];
+// An event is filed under the hour of its server_upload_time, which never changes (DESIGN §8).
+const STREAMS: StreamSpec[] = [{ name: 'events', mode: 'window', primaryKey: ['uuid'], keyKeepsItsHour: true }];
 const NEWLINE_MEMBER = gzipSync('\n');
 
 /** Amplitude's Export API (DESIGN §8): one `events` stream, one batch per hour of `server_upload_time`. */

@@ -8,7 +8,8 @@ import { type GithubConfig, githubConfigSchema } from './config.js';
 import { readFeed } from './feed.js';
 import { type GithubState, parseGithubState, pollDue } from './feed-state.js';
 
-const STREAMS: StreamSpec[] = [{ name: 'events', mode: 'cursor', primaryKey: ['id'] }];
+// An event lands in the hour of its created_at, which never changes.
+const STREAMS: StreamSpec[] = [{ name: 'events', mode: 'cursor', primaryKey: ['id'], keyKeepsItsHour: true }];
 
 /** GitHub events (DESIGN §8): one `events` stream over every configured repo, org and user feed. */
 export const githubSource: SourcePlugin<GithubConfig> = {

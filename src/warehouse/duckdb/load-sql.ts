@@ -7,7 +7,7 @@ export const NOTES = '_sluice_notes';
 /**
  * The longest line DuckDB reads (4 MiB). Its read buffer is that size, and parsing a line that
  * long takes several times its size, all counted against the memory cap: under the default cap
- * (64MB) a 6 MiB line still loads, a 7 MiB one does not. A longer line is rejected by the
+ * (96MB) a 6 MiB line still loads, a 7 MiB one does not. A longer line is rejected by the
  * cleaning pass (sanitize.ts).
  */
 export const MAX_LINE = 4 * 1024 * 1024;
@@ -78,6 +78,15 @@ export function groupLoadSql(o: {
   const batchKeyOf = `[${keys}][s.f + 1]`;
   const partitionOf = `[${group.map((g) => `TIMESTAMP ${ql(timestampText(g.batch.partitionMs))}`).join(', ')}][s.f + 1]`;
   const cols = spec.primaryKey.map(qi);
+  // A key that keeps its hour is only in its batch's partition: the table's zone maps on
+  // _sluice_partition (rows are appended hour by hour) skip every other row group, so the lookup
+  // costs the group's hours, not the whole table.
+  const ms = [...new Set(group.map((g) => g.batch.partitionMs))].sort((a, b) => a - b);
+  const at = (m: number) => `TIMESTAMP ${ql(timestampText(m))}`;
+  // The range is what the scan prunes by; the list keeps the lookup to the group's own hours.
+  const inPartitions = spec.keyKeepsItsHour
+    ? ` AND t._sluice_partition BETWEEN ${at(ms[0] as number)} AND ${at(ms.at(-1) as number)} AND t._sluice_partition IN (${ms.map(at).join(', ')})`
+    : '';
 
   /** `distinct`: the distinct keys among the good rows (from `counts`); fewer than the rows means duplicates. */
   const apply = (c: { perFile: ReadonlyMap<number, { rows: number; rejected: number }>; distinct: number }) => {
@@ -94,7 +103,7 @@ export function groupLoadSql(o: {
         : []),
       ...(rows > 0 && !o.replace
         ? [
-            `DELETE FROM ${o.table} AS t USING (SELECT DISTINCT ${ks.join(', ')} FROM ${STAGE} WHERE reason IS NULL) s WHERE ${cols.map((c, i) => `t.${c} = s.k${i}`).join(' AND ')}`,
+            `DELETE FROM ${o.table} AS t USING (SELECT DISTINCT ${ks.join(', ')} FROM ${STAGE} WHERE reason IS NULL) s WHERE ${cols.map((c, i) => `t.${c} = s.k${i}`).join(' AND ')}${inPartitions}`,
           ]
         : []),
       ...(rows > 0
