@@ -1,8 +1,9 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema } from '../../core/schema.js';
+import { isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema, sortTypes } from '../../core/schema.js';
 import { addStructure, type FrozenRule, type Observed, type SchemaSession } from '../schema-learn.js';
 import { fieldsFromRows, ISO_TIME, knownTree, type SchemaRow, structureTypes, WITH_OFFSET } from '../schema-rows.js';
 import { quoteLiteral as ql } from '../sql.js';
+import { type BatchSource, lineReader } from './load-sql.js';
 
 /** DESIGN §9 tables, as DuckDB creates them. */
 export const SCHEMA_SETUP = [
@@ -47,7 +48,14 @@ const text = (v: DuckDBValue | undefined) => (v == null ? null : String(v));
 
 /** The schema session of a DuckDB load: `prepare` before the stage is built, whose rows then carry the fingerprint. */
 export interface DuckSchemaSession extends SchemaSession {
-  /** Reads the known schema; the fingerprint for the stage's `signature`, undefined while nothing is known. */
+  /**
+   * Before the load's transaction: at a stream's baseline (nothing known yet), reads the shapes of
+   * the first lines of the group's first batch to guide the fingerprint, so that only the rows
+   * unlike them need their whole structure read. Outside the transaction because a batch the line
+   * reader refuses raises an error there, which would abort it (the load then cleans the batch).
+   */
+  guide(source: Pick<BatchSource, 'file' | 'compression'>, maxDepth: number): Promise<void>;
+  /** Reads the known schema (or the guide) and returns the fingerprint for the stage's `signature`. */
   prepare(maxDepth: number): Promise<string | undefined>;
 }
 
@@ -63,6 +71,7 @@ export interface DuckSchemaSession extends SchemaSession {
  */
 export function duckSchemaSession(conn: DuckDBConnection, source: string, stream: string): DuckSchemaSession {
   let cached: Map<string, SchemaField> | undefined;
+  let guided: Map<string, SchemaField> | undefined;
   let fingerprint: { tree: ReturnType<typeof knownTree>; known: ReadonlyMap<string, SchemaField>; maxDepth: number } | undefined;
   const known = async () => {
     cached ??= await readKnown(conn, source, stream);
@@ -71,16 +80,23 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
   return {
     known,
 
+    async guide(batch, maxDepth) {
+      const stored = await conn.runAndReadAll(`SELECT count(*) FROM sluice._schema WHERE source = ${ql(source)} AND stream = ${ql(stream)}`);
+      if (num(stored.getRows()[0]?.[0]) > 0) return;
+      guided = await provisional(conn, batch, maxDepth).catch(() => undefined);
+    },
+
     async prepare(maxDepth) {
       const k = await known();
-      if (k.size === 0) return undefined;
-      const tree = knownTree(k, maxDepth);
+      const shapes = k.size > 0 ? k : (guided ?? k);
+      if (shapes.size === 0) return undefined;
+      const tree = knownTree(shapes, maxDepth);
       fingerprint = { tree, known: k, maxDepth };
       return `hash(${typesExpr(tree)}, ${keysExpr(tree)})`;
     },
 
     async observe(k, maxDepth) {
-      const checked = k.size > 0 && fingerprint?.known === k && fingerprint.maxDepth === maxDepth ? await check(conn, fingerprint.tree) : undefined;
+      const checked = fingerprint?.known === k && fingerprint.maxDepth === maxDepth ? await check(conn, fingerprint.tree) : undefined;
       if (checked && checked.novel.length === 0) return checked.observed;
       // The rows the check could not read (all of them at the baseline): their whole structure.
       const out: Observed = checked?.observed ?? new Map();
@@ -155,6 +171,30 @@ async function check(conn: DuckDBConnection, tree: Tree): Promise<{ observed: Ob
     else addStructure(observed, present.pairs(), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
   }
   return { observed, novel };
+}
+
+/** Lines of the first batch whose shapes guide a baseline's fingerprint. */
+const GUIDE_LINES = 256;
+
+/**
+ * A schema to fingerprint a stream's first group against: the paths and types of the first lines
+ * of its first batch. Only a guide: the check that follows counts every row and reads the whole
+ * structure of the rows it does not describe, so the baseline is exact whatever the guide missed.
+ */
+async function provisional(conn: DuckDBConnection, batch: Pick<BatchSource, 'file' | 'compression'>, maxDepth: number): Promise<Map<string, SchemaField>> {
+  const out = new Map<string, SchemaField>();
+  const reader = await conn.runAndReadAll(
+    `SELECT DISTINCT json_structure(j) FROM (SELECT TRY_CAST(line AS JSON) AS j FROM ${lineReader(batch)} LIMIT ${GUIDE_LINES})
+       WHERE json_type(j) = 'OBJECT'`,
+  );
+  for (const [s] of reader.getRows()) {
+    for (const [path, type] of structureTypes(JSON.parse(String(s)), maxDepth, jsonType)) {
+      const f = out.get(path);
+      if (f) f.types = sortTypes([...f.types, type]);
+      else out.set(path, { path, types: [type], rows: 0, typeRows: {}, firstBatch: '', lastBatch: '', firstSeenAt: '', lastSeenAt: '' });
+    }
+  }
+  return out;
 }
 
 async function readKnown(conn: DuckDBConnection, source: string, stream: string): Promise<Map<string, SchemaField>> {

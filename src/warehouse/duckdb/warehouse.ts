@@ -167,6 +167,11 @@ export class DuckDbWarehouse implements Warehouse {
   ): Promise<LoadResult[] | { unreadable: Error }> {
     if (batches.length === 0) return [];
     await releaseMemory(this.#conn); // what the last group freed
+    // DESIGN §9: the stage fingerprints each row's shape against the schema known so far (schema-sql.ts).
+    const contract = t.schema ?? DEFAULT_CONTRACT;
+    const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream) : undefined;
+    const first = batches[0] as BatchToLoad;
+    await schema?.guide(cleaned.get(first.key)?.source ?? { file: localFile(first), compression: 'gzip' }, contract.maxDepth);
     await this.#conn.run('BEGIN TRANSACTION');
     try {
       const ledger = await readDuckLedgerOf(
@@ -182,9 +187,6 @@ export class DuckDbWarehouse implements Warehouse {
         batch,
         source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
       }));
-      // DESIGN §9: the stage fingerprints each row's shape against the schema known so far (schema-sql.ts).
-      const contract = t.schema ?? DEFAULT_CONTRACT;
-      const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream) : undefined;
       const signature = await schema?.prepare(contract.maxDepth);
       const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', signature });
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
