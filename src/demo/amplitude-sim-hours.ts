@@ -5,18 +5,27 @@ import { eventGenerator, HOUR, hourEventCount, mix, uuidOf } from './amplitude-s
 import { crc32, type ZipItem, zipItem } from './amplitude-sim-zip.js';
 import { mulberry32 } from './rng.js';
 
-/** How the simulated export lays out an hour's events (see AmplitudeSimOptions). */
+/** How the simulated export lays out an hour's events. */
 export interface HourLayout {
   seed: number;
   projectId: number;
+  /** Poisson-ish count per hour, deterministic from seed + hour. Default 30. */
   meanEventsPerHour?: number;
+  /** Hours with no events at all. */
   emptyHours?: Array<{ start: string; hours: number }>;
+  /** Chance that an hour has no events. Default 0.05. */
   pEmptyHour?: number;
+  /** Pads event_properties so one event line is about this many bytes. Default 0: no padding. */
   eventBytes?: number;
+  /** The first `#n` of an hour's files. Default 0. */
   partStart?: 0 | 1;
+  /** Chance an hour is split into 2-3 files. Default 0.2. */
   pSplit?: number;
+  /** Chance a file is made of two concatenated gzip members. Default 0.1. */
   pMultiGzip?: number;
+  /** Chance a zip entry is DEFLATE-compressed rather than STORED. Default 0.1. */
   pDeflate?: number;
+  /** Adds the project folder entry `{pid}/` first. Default true. */
   dirEntry?: boolean;
 }
 

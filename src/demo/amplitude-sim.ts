@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HOUR, mix } from './amplitude-sim-data.js';
-import { HourArchives, hourOf, isoHour } from './amplitude-sim-hours.js';
+import { HourArchives, type HourLayout, hourOf, isoHour } from './amplitude-sim-hours.js';
 import { zipParts } from './amplitude-sim-zip.js';
 import { mulberry32 } from './rng.js';
 
@@ -13,29 +13,9 @@ import { mulberry32 } from './rng.js';
  * 400 above maxBytes of uncompressed data, seeded 504/503/429 faults (at most 2 in a row per URL),
  * latency and slow bodies; tests add hostile archives through `intercept`.
  */
-export interface AmplitudeSimOptions {
-  seed?: number;
+export interface AmplitudeSimOptions extends Partial<HourLayout> {
   apiKey?: string;
   secretKey?: string;
-  projectId?: number;
-  /** Poisson-ish count per hour, deterministic from seed + hour. Default 30. */
-  meanEventsPerHour?: number;
-  /** Hours with no events at all. */
-  emptyHours?: Array<{ start: string; hours: number }>;
-  /** Chance that an hour has no events. Default 0.05. */
-  pEmptyHour?: number;
-  /** Pads event_properties so one event line is about this many bytes. Default 0: no padding. */
-  eventBytes?: number;
-  /** The first `#n` of an hour's files. Default 0. */
-  partStart?: 0 | 1;
-  /** Chance an hour is split into 2-3 files. Default 0.2. */
-  pSplit?: number;
-  /** Chance a file is made of two concatenated gzip members. Default 0.1. */
-  pMultiGzip?: number;
-  /** Chance a zip entry is DEFLATE-compressed rather than STORED. Default 0.1. */
-  pDeflate?: number;
-  /** Adds the project folder entry `{pid}/` first. Default true. */
-  dirEntry?: boolean;
   /** 400 when the range's uncompressed data exceeds this many bytes. Default 4e9. */
   maxBytes?: number;
   latencyMs?: number;
