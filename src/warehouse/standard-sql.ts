@@ -1,10 +1,7 @@
-import type { DatePart, ModelMacros } from '../core/sql-target.js';
-import { quoteIdent, quoteLiteral } from './sql.js';
+import type { DatePart, ModelMacros, Relation, RelationKind, SqlTarget } from '../core/sql-target.js';
+import { quoteIdent, quoteLiteral, relationColumns, relationKind } from './sql.js';
 
-/**
- * The parts of a SqlTarget that DuckDB and PostgreSQL write alike: `->`/`->>` on JSON,
- * `date_trunc`, interval arithmetic, `||`, real booleans, `CREATE … AS`.
- */
+/** The macros DuckDB and PostgreSQL write alike: `->`/`->>` on JSON, `date_trunc`, interval arithmetic, `||`, real booleans. */
 export const STANDARD_MACROS: ModelMacros = {
   jsonText(expr, path) {
     const steps = path.map(quoteLiteral);
@@ -19,20 +16,68 @@ export const STANDARD_MACROS: ModelMacros = {
   isTrue: (expr) => `(${expr})`,
 };
 
-export const standardCreateSchema = (schema: string): string => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+/**
+ * The half of a SqlTarget that DuckDB and PostgreSQL write alike; each subclass adds its
+ * connections, its `safeCast` and how it swaps a relation in.
+ */
+export abstract class StandardSqlTarget implements SqlTarget {
+  abstract readonly dialect: string;
+  abstract readonly concurrency: number;
+  abstract readonly rebuildDropsViews: boolean;
+  readonly macros = STANDARD_MACROS;
 
-export const standardCreateTable = (relation: string, query: string): string[] => [`CREATE TABLE ${relation} AS\n${query}`];
+  abstract run(sql: string): Promise<void>;
+  abstract all(sql: string): Promise<Array<Record<string, unknown>>>;
+  abstract atomic(statements: readonly string[]): Promise<void>;
+  abstract safeCast(expr: string, type: string): string;
+  abstract swapStatements(built: Relation, builtKind: RelationKind, target: Relation, targetKind: RelationKind | undefined): string[];
+  abstract close(): Promise<void>;
 
-/** The view is built under the scratch name (a broken model fails there), then swapped in. */
-export const standardView = (scratch: string, query: string, swap: string[]): string[] => [`CREATE VIEW ${scratch} AS\n${query}`, ...swap];
+  quote(identifier: string): string {
+    return quoteIdent(identifier);
+  }
 
-/** Delete the rows whose key the new rows carry, then insert the new rows. */
-export function standardMerge(from: string, into: string, columns: readonly string[], uniqueKey: readonly string[]): string[] {
-  const match = uniqueKey.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
-  const cols = columns.join(', ');
-  return [
-    ...(uniqueKey.length > 0 ? [`DELETE FROM ${into} AS t WHERE EXISTS (SELECT 1 FROM ${from} AS s WHERE ${match})`] : []),
-    `INSERT INTO ${into} (${cols}) SELECT ${cols} FROM ${from}`,
-    `DROP TABLE ${from}`,
-  ];
+  literal(value: string): string {
+    return quoteLiteral(value);
+  }
+
+  sample(query: string, rows: number): string {
+    return `SELECT * FROM (${query}) AS sampled LIMIT ${rows}`;
+  }
+
+  relation(r: Relation): string {
+    return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
+  }
+
+  kindOf(r: Relation): Promise<RelationKind | undefined> {
+    return relationKind((sql) => this.all(sql), r);
+  }
+
+  columns(r: Relation): Promise<string[]> {
+    return relationColumns((sql) => this.all(sql), r);
+  }
+
+  createSchemaStatement(schema: string): string {
+    return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+  }
+
+  createTableStatements(r: Relation, query: string): string[] {
+    return [`CREATE TABLE ${this.relation(r)} AS\n${query}`];
+  }
+
+  /** The view is built under the scratch name (a broken model fails there), then swapped in. */
+  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
+    return [`CREATE VIEW ${this.relation(scratch)} AS\n${query}`, ...this.swapStatements(scratch, 'view', view, existing)];
+  }
+
+  /** Delete the rows whose key the new rows carry, then insert the new rows. */
+  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
+    const match = uniqueKey.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
+    const cols = columns.join(', ');
+    return [
+      ...(uniqueKey.length > 0 ? [`DELETE FROM ${this.relation(into)} AS t WHERE EXISTS (SELECT 1 FROM ${this.relation(from)} AS s WHERE ${match})`] : []),
+      `INSERT INTO ${this.relation(into)} (${cols}) SELECT ${cols} FROM ${this.relation(from)}`,
+      `DROP TABLE ${this.relation(from)}`,
+    ];
+  }
 }

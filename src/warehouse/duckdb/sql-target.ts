@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
-import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
-import { STANDARD_MACROS, standardCreateSchema, standardCreateTable, standardMerge, standardView } from '../standard-sql.js';
+import type { Relation, RelationKind } from '../../core/sql-target.js';
+import { quoteIdent } from '../sql.js';
+import { StandardSqlTarget } from '../standard-sql.js';
 
 const CONCURRENCY = 4;
 
@@ -17,10 +17,9 @@ const plainRow = (row: Record<string, unknown>): Record<string, unknown> => {
  * memory cap and spill folder), each on the attached warehouse file, so models build in parallel
  * and nothing opens the file a second time.
  */
-export class DuckDbSqlTarget implements SqlTarget {
+export class DuckDbSqlTarget extends StandardSqlTarget {
   readonly dialect = 'duckdb';
   readonly concurrency = CONCURRENCY;
-  readonly macros = STANDARD_MACROS;
   // DuckDB binds views when they are read, so rebuilding a relation never touches its dependents.
   readonly rebuildDropsViews = false;
   readonly #connect: () => Promise<DuckDBConnection>;
@@ -30,6 +29,7 @@ export class DuckDbSqlTarget implements SqlTarget {
 
   /** `connect`: a new connection whose default catalog is the warehouse; `onClose`: told when the target closes. */
   constructor(connect: () => Promise<DuckDBConnection>, onClose: (target: DuckDbSqlTarget) => void = () => {}) {
+    super();
     this.#connect = connect;
     this.#onClose = onClose;
   }
@@ -70,48 +70,8 @@ export class DuckDbSqlTarget implements SqlTarget {
     });
   }
 
-  quote(identifier: string): string {
-    return quoteIdent(identifier);
-  }
-
-  literal(value: string): string {
-    return quoteLiteral(value);
-  }
-
-  sample(query: string, rows: number): string {
-    return `SELECT * FROM (${query}) AS sampled LIMIT ${rows}`;
-  }
-
-  relation(r: Relation): string {
-    return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
-  }
-
   safeCast(expr: string, type: string): string {
     return `TRY_CAST(${expr} AS ${type})`;
-  }
-
-  kindOf(r: Relation): Promise<RelationKind | undefined> {
-    return relationKind((sql) => this.all(sql), r);
-  }
-
-  columns(r: Relation): Promise<string[]> {
-    return relationColumns((sql) => this.all(sql), r);
-  }
-
-  createSchemaStatement(schema: string): string {
-    return standardCreateSchema(schema);
-  }
-
-  createTableStatements(r: Relation, query: string): string[] {
-    return standardCreateTable(this.relation(r), query);
-  }
-
-  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
-    return standardView(this.relation(scratch), query, this.swapStatements(scratch, 'view', view, existing));
-  }
-
-  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
-    return standardMerge(this.relation(from), this.relation(into), columns, uniqueKey);
   }
 
   swapStatements(built: Relation, builtKind: RelationKind, target: Relation, targetKind: RelationKind | undefined): string[] {

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import type { Relation, RelationKind, SqlTarget } from '../../core/sql-target.js';
-import { quoteIdent, quoteLiteral, relationColumns, relationKind } from '../sql.js';
-import { STANDARD_MACROS, standardCreateSchema, standardCreateTable, standardMerge, standardView } from '../standard-sql.js';
+import type { Relation, RelationKind } from '../../core/sql-target.js';
+import { quoteIdent } from '../sql.js';
+import { StandardSqlTarget } from '../standard-sql.js';
 import { connectError, type PgTarget } from './connection.js';
 
 const CONCURRENCY = 4;
@@ -48,16 +48,16 @@ const setupStatements = (): string[] => [
 ];
 
 /** The transform's view of PostgreSQL: a small pool over the warehouse's database, for models built in parallel. */
-export class PostgresSqlTarget implements SqlTarget {
+export class PostgresSqlTarget extends StandardSqlTarget {
   readonly dialect = 'postgres';
   readonly concurrency = CONCURRENCY;
-  readonly macros = STANDARD_MACROS;
   readonly rebuildDropsViews = true;
   readonly #pool: pg.Pool;
   readonly #target: PgTarget;
   readonly #onClose: (target: PostgresSqlTarget) => void;
 
   private constructor(pool: pg.Pool, target: PgTarget, onClose: (target: PostgresSqlTarget) => void) {
+    super();
     this.#pool = pool;
     this.#target = target;
     this.#onClose = onClose;
@@ -108,50 +108,10 @@ export class PostgresSqlTarget implements SqlTarget {
     }
   }
 
-  quote(identifier: string): string {
-    return quoteIdent(identifier);
-  }
-
-  literal(value: string): string {
-    return quoteLiteral(value);
-  }
-
-  sample(query: string, rows: number): string {
-    return `SELECT * FROM (${query}) AS sampled LIMIT ${rows}`;
-  }
-
-  relation(r: Relation): string {
-    return `${quoteIdent(r.schema)}.${quoteIdent(r.name)}`;
-  }
-
   safeCast(expr: string, type: string): string {
     const key = type.trim().toLowerCase();
     const name = SAFE_CASTS[key] ? key : TYPE_ALIASES[key];
     return name ? `sluice._try_${name}((${expr})::text)` : `CAST(${expr} AS ${type})`;
-  }
-
-  kindOf(r: Relation): Promise<RelationKind | undefined> {
-    return relationKind((sql) => this.all(sql), r);
-  }
-
-  columns(r: Relation): Promise<string[]> {
-    return relationColumns((sql) => this.all(sql), r);
-  }
-
-  createSchemaStatement(schema: string): string {
-    return standardCreateSchema(schema);
-  }
-
-  createTableStatements(r: Relation, query: string): string[] {
-    return standardCreateTable(this.relation(r), query);
-  }
-
-  viewStatements(view: Relation, query: string, existing: RelationKind | undefined, scratch: Relation): string[] {
-    return standardView(this.relation(scratch), query, this.swapStatements(scratch, 'view', view, existing));
-  }
-
-  mergeStatements(from: Relation, into: Relation, columns: readonly string[], uniqueKey: readonly string[]): string[] {
-    return standardMerge(this.relation(from), this.relation(into), columns, uniqueKey);
   }
 
   // PostgreSQL binds views to the relation itself: the old one is renamed aside and dropped with
