@@ -1,40 +1,16 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AmplitudeSim, startAmplitudeSim } from '../src/demo/amplitude-sim.js';
-import { type AmpWorkspace, ampRun, ampWorkspace } from './support/amplitude.js';
+import { ampRun, ampWorkspace } from './support/amplitude.js';
 import { chromiumBin } from './support/chromium.js';
 import { lacks } from './support/programs.js';
-import { assertBuilt, BIN, ROOT } from './support/workspace.js';
+import { freePort, startServe } from './support/serve.js';
+import { assertBuilt, ROOT } from './support/workspace.js';
 
 /** Screenshots a person can look at after the run (gitignored). */
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-function startServe(ws: AmpWorkspace, port: number): { child: ChildProcessWithoutNullStreams; out: () => string } {
-  const child = spawn(process.execPath, [BIN, '--config', ws.cfg, 'serve', '--port', String(port)], {
-    cwd: ws.dir,
-    env: { ...process.env, NO_COLOR: '1', CI: 'true' },
-  });
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
-  return { child, out: () => out };
-}
 
 interface StatusDoc {
   generated_at: string;

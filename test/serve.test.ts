@@ -1,6 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
@@ -9,15 +7,8 @@ import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
 import { Project } from '../src/pipeline/project.js';
 import { runScheduled, scheduledSources } from '../src/serve/scheduler.js';
 import { type GithubWorkspace, githubWorkspace, output, removeDir, sluice } from './support/github.js';
-import { assertBuilt, BIN, queryDuck, ROOT } from './support/workspace.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+import { freePort, startServe } from './support/serve.js';
+import { assertBuilt, queryDuck, ROOT } from './support/workspace.js';
 
 const until = async (what: string, ok: () => boolean | Promise<boolean>, tries = 600) => {
   for (let i = 0; i < tries; i++) {
@@ -55,25 +46,6 @@ const descriptorsOn = (pid: number | 'self', file: string): string[] =>
     .filter((target) => target.startsWith(file));
 
 /** `sluice serve` as a child process, with its output collected. */
-function startServe(
-  ws: GithubWorkspace,
-  port: number,
-): { child: ChildProcessWithoutNullStreams; out: () => string; exited: Promise<{ code: number | null; signal: string | null }> } {
-  const child = spawn(process.execPath, [BIN, '--config', ws.cfg, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-    cwd: ws.dir,
-    env: { ...process.env, NO_COLOR: '1', CI: 'true' },
-  });
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  return { child, out: () => out, exited };
-}
-
 describe('sluice serve', () => {
   let sim: GithubSim;
   let ws: GithubWorkspace;

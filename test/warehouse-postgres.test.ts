@@ -8,8 +8,9 @@ import { Secret } from '../src/core/redact.js';
 import type { BatchToLoad, TableSpec, Warehouse } from '../src/core/warehouse.js';
 import { lockKey } from '../src/warehouse/postgres/load-group.js';
 import { PostgresWarehouse } from '../src/warehouse/postgres/warehouse.js';
-import { freePort, type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
+import { type PgServer, startPostgres, stopPostgres } from './support/postgres.js';
 import { lacks } from './support/programs.js';
+import { freePort } from './support/serve.js';
 import { tempDir } from './support/workspace.js';
 import { type LoadRow, type RawRow, type RejectRow, warehouseContract } from './warehouse-contract.js';
 

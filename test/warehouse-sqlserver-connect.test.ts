@@ -9,7 +9,7 @@ import { openPool } from '../src/warehouse/sqlserver/connection.js';
 import type { MssqlTarget } from '../src/warehouse/sqlserver/target.js';
 import { SqlServerWarehouse } from '../src/warehouse/sqlserver/warehouse.js';
 import { output } from './support/github.js';
-import { freePort } from './support/postgres.js';
+import { freePort } from './support/serve.js';
 import { startTdsStub, type TdsStub } from './support/tds-stub.js';
 import { listFiles, runCli, tempDir, writeConfig } from './support/workspace.js';
 

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { requireProgram } from './programs.js';
+import { freePort } from './serve.js';
 
 /**
  * A throwaway PostgreSQL server for tests: the server binaries found on PATH or from Debian's
@@ -39,17 +39,6 @@ export const postgresBin = (): string => requireProgram('postgresql');
 function asPostgres(cmd: string, args: string[]) {
   const [c, a] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   return spawnSync(c, a, { encoding: 'utf8' });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(): Promise<PgServer> {
