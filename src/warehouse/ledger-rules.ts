@@ -32,3 +32,9 @@ export function localFile(b: BatchToLoad): string {
   if (b.file === undefined) throw new SluiceError('internal', `no local file was given for ${b.key}`);
   return b.file;
 }
+
+/** A group in an error message: its one batch's key, or how many; and the first keys for the error's context. */
+export function describeGroup(batches: readonly Pick<BatchToLoad, 'key'>[]): { name: string; context: { batches: string[] } } {
+  const keys = batches.map((b) => b.key);
+  return { name: keys.length === 1 ? (keys[0] as string) : `${keys.length} batches`, context: { batches: keys.slice(0, 5) } };
+}

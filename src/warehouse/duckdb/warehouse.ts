@@ -9,7 +9,7 @@ import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import type { SqlTarget } from '../../core/sql-target.js';
 import { rawTableName } from '../../core/tables.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
-import { localFile, pendingBatches } from '../ledger-rules.js';
+import { describeGroup, localFile, pendingBatches } from '../ledger-rules.js';
 import { schemaResults, trackSchema } from '../schema-learn.js';
 import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
 import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './config.js';
@@ -143,12 +143,12 @@ export class DuckDbWarehouse implements Warehouse {
       }
     } catch (error) {
       if (error instanceof SluiceError) throw error;
-      const keys = batches.map((b) => b.key);
-      throw new SluiceError(
-        'internal',
-        `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into DuckDB failed: ${(error as Error).message.split('\n')[0]}`,
-        { retryable: true, context: { batches: keys.slice(0, 5) }, cause: error },
-      );
+      const group = describeGroup(batches);
+      throw new SluiceError('internal', `loading ${group.name} into DuckDB failed: ${(error as Error).message.split('\n')[0]}`, {
+        retryable: true,
+        context: group.context,
+        cause: error,
+      });
     } finally {
       if (tmp) await fs.promises.rm(tmp, { recursive: true, force: true });
     }

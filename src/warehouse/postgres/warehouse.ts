@@ -3,6 +3,7 @@ import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { SqlTarget } from '../../core/sql-target.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
+import { describeGroup } from '../ledger-rules.js';
 import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config.js';
 import { PgSession, parseTarget } from './connection.js';
 import { loadGroup, lockKey } from './load-group.js';
@@ -66,8 +67,8 @@ export class PostgresWarehouse implements Warehouse {
     try {
       return await this.#session.run('a load', (c) => loadGroup(c, t, batches, runId, this.#log));
     } catch (error) {
-      const keys = batches.map((b) => b.key);
-      throw wrap(error, `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into ${rawTable(t)}`, { batches: keys.slice(0, 5) });
+      const group = describeGroup(batches);
+      throw wrap(error, `loading ${group.name} into ${rawTable(t)}`, group.context);
     }
   }
 

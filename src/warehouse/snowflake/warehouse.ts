@@ -1,6 +1,6 @@
 import { SluiceError } from '../../core/errors.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
-import { pendingBatches } from '../ledger-rules.js';
+import { describeGroup, pendingBatches } from '../ledger-rules.js';
 import { SNOWFLAKE_CAPABILITIES } from './config.js';
 import { connectSnowflake, type SnowflakeClient, type SnowflakeWarehouseConfig } from './connection.js';
 import { applySql, type BatchCounts, clearSql, copySql, countsSql, lenientCopySql, parseSql, type StageRef } from './load-sql.js';
@@ -90,8 +90,8 @@ export class SnowflakeWarehouse implements Warehouse {
         throw error;
       }
     } catch (error) {
-      const keys = batches.map((b) => b.key);
-      throw wrap(error, `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into ${rawTable(t)}`, { batches: keys.slice(0, 5) });
+      const group = describeGroup(batches);
+      throw wrap(error, `loading ${group.name} into ${rawTable(t)}`, group.context);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { SqlTarget } from '../../core/sql-target.js';
 import type { BatchToLoad, LedgerDetail, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
+import { describeGroup } from '../ledger-rules.js';
 import { SQLSERVER_CAPABILITIES } from './config.js';
 import { openPool } from './connection.js';
 import { wrapError } from './errors.js';
@@ -89,8 +90,8 @@ export class SqlServerWarehouse implements Warehouse {
     try {
       return await this.#session.run('a load', (c) => loadGroup(c, t, batches, runId, this.#log));
     } catch (error) {
-      const keys = batches.map((b) => b.key);
-      throw wrapError(error, `loading ${keys.length === 1 ? keys[0] : `${keys.length} batches`} into ${rawTable(t)}`, { batches: keys.slice(0, 5) });
+      const group = describeGroup(batches);
+      throw wrapError(error, `loading ${group.name} into ${rawTable(t)}`, group.context);
     }
   }
 
