@@ -1,4 +1,4 @@
-import { formatPath, isJsonType, type JsonType, parsePath, type SchemaField } from '../core/schema.js';
+import { formatPath, isJsonType, type JsonType, parsePath, type SchemaField, sortTypes } from '../core/schema.js';
 
 /** A `sluice._schema` row as the warehouses read it, before it becomes a SchemaField. */
 export interface SchemaRow {
@@ -54,6 +54,20 @@ export interface Present {
   /** An object at a path the schema never saw as an object (its fields are unknown). */
   newObjects(): boolean;
   pairs(): Array<[string, JsonType]>;
+}
+
+/**
+ * A provisional schema from the paths and types of a stage's first rows, for a stream's first load
+ * to fingerprint the rest against: shapes only (no counts or batches; the check counts every row).
+ */
+export function guideSchema(pairs: Iterable<readonly [string, JsonType]>): Map<string, SchemaField> {
+  const out = new Map<string, SchemaField>();
+  for (const [path, type] of pairs) {
+    const f = out.get(path);
+    if (f) f.types = sortTypes([...f.types, type]);
+    else out.set(path, { path, types: [type], rows: 0, typeRows: {}, firstBatch: '', lastBatch: '', firstSeenAt: '', lastSeenAt: '' });
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema, sortTypes } from '../../core/schema.js';
+import { isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema } from '../../core/schema.js';
 import { addStructure, type FrozenRule, type Observed, type SchemaSession } from '../schema-learn.js';
-import { fieldsFromRows, ISO_TIME, knownTree, type SchemaRow, structureTypes, WITH_OFFSET } from '../schema-rows.js';
+import { fieldsFromRows, guideSchema, ISO_TIME, knownTree, type SchemaRow, structureTypes, WITH_OFFSET } from '../schema-rows.js';
 import { quoteLiteral as ql } from '../sql.js';
 import { type BatchSource, lineReader } from './load-sql.js';
 
@@ -182,19 +182,11 @@ const GUIDE_LINES = 256;
  * structure of the rows it does not describe, so the baseline is exact whatever the guide missed.
  */
 async function provisional(conn: DuckDBConnection, batch: Pick<BatchSource, 'file' | 'compression'>, maxDepth: number): Promise<Map<string, SchemaField>> {
-  const out = new Map<string, SchemaField>();
   const reader = await conn.runAndReadAll(
     `SELECT DISTINCT json_structure(j) FROM (SELECT TRY_CAST(line AS JSON) AS j FROM ${lineReader(batch)} LIMIT ${GUIDE_LINES})
        WHERE json_type(j) = 'OBJECT'`,
   );
-  for (const [s] of reader.getRows()) {
-    for (const [path, type] of structureTypes(JSON.parse(String(s)), maxDepth, jsonType)) {
-      const f = out.get(path);
-      if (f) f.types = sortTypes([...f.types, type]);
-      else out.set(path, { path, types: [type], rows: 0, typeRows: {}, firstBatch: '', lastBatch: '', firstSeenAt: '', lastSeenAt: '' });
-    }
-  }
-  return out;
+  return guideSchema(reader.getRows().flatMap(([s]) => [...structureTypes(JSON.parse(String(s)), maxDepth, jsonType)]));
 }
 
 async function readKnown(conn: DuckDBConnection, source: string, stream: string): Promise<Map<string, SchemaField>> {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { formatPath, isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema, sortTypes } from '../../core/schema.js';
+import { formatPath, isJsonType, type JsonType, type SchemaChange, type SchemaField, type StreamSchema } from '../../core/schema.js';
 import { addStructure, type FrozenRule, type Observed, type SchemaSession } from '../schema-learn.js';
-import { fieldsFromRows, ISO_TIME, knownTree, WITH_OFFSET } from '../schema-rows.js';
+import { fieldsFromRows, guideSchema, ISO_TIME, knownTree, WITH_OFFSET } from '../schema-rows.js';
 import { quoteLiteral as ql } from '../sql.js';
 
 /** DESIGN §9 tables, as PostgreSQL creates them (with the other setup, under its lock). */
@@ -147,13 +147,8 @@ const GUIDE_ROWS = 256;
 
 /** A schema from the stage's first rows, to check the rest against (their own counts come from the check). */
 async function provisional(c: pg.Client, maxDepth: number): Promise<Map<string, SchemaField>> {
-  const out = new Map<string, SchemaField>();
-  for (const r of await walk(c, `(SELECT * FROM ${STAGE} ORDER BY b, n LIMIT ${GUIDE_ROWS})`, maxDepth)) {
-    const f = out.get(r.path);
-    if (f) f.types = sortTypes([...f.types, r.type]);
-    else out.set(r.path, { path: r.path, types: [r.type], rows: 0, typeRows: {}, firstBatch: '', lastBatch: '', firstSeenAt: '', lastSeenAt: '' });
-  }
-  return out;
+  const rows = await walk(c, `(SELECT * FROM ${STAGE} ORDER BY b, n LIMIT ${GUIDE_ROWS})`, maxDepth);
+  return guideSchema(rows.map((r) => [r.path, r.type] as const));
 }
 
 /** Every path (to the depth) and type of the rows of `from`, with their statistics. */
