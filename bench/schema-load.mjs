@@ -2,17 +2,25 @@
 // GitHub-shaped events (~1 KB, 38 field paths to depth 3) is loaded by `sluice load` into DuckDB
 // and into PostgreSQL, with the stream's schema tracked and with `schema: { track: false }`,
 // alternately, three times each; the best of each is compared (target: tracking costs <= 10 %).
+// Then the floor of an exact per-row check, on the rows as the warehouse holds them, beside the
+// untracked load: in DuckDB, one more parse of each row and the fingerprint the load computes
+// (the types of the known paths and the keys of the known objects); in PostgreSQL, one probe of
+// each known path (the check also types each value and looks for new keys).
 // PostgreSQL: a throwaway cluster of Debian's postgresql (or SLUICE_BENCH_PG_URL; PG=0 skips it).
 // Run alone: node bench/schema-load.mjs [rows]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import pg from 'pg';
+import { parsePath } from '../dist/core/schema.js';
 import { writeData } from './support/github-events.mjs';
 import { runSluice } from './support/measure.mjs';
 import { query, startServer } from './support/postgres.mjs';
 
 const ROUNDS = 3;
+const MAX_DEPTH = 3;
 
 function config(dir, lake, warehouse, track) {
   fs.writeFileSync(
@@ -24,6 +32,14 @@ function config(dir, lake, warehouse, track) {
       sources: [{ name: 'github', type: 'github', repos: ['bench/bench'], ...(track ? {} : { schema: { track: false } }) }],
     }),
   );
+}
+
+/** One more tracked load into an empty warehouse, for the floor to read its schema and rows. */
+async function trackedLoad(dir, lake, warehouse, fresh) {
+  await fresh();
+  fs.rmSync(path.join(dir, 'state'), { recursive: true, force: true });
+  config(dir, lake, warehouse, true);
+  await runSluice(['load', 'github'], dir);
 }
 
 /** Best load time of each mode, alternating; `fresh` empties the warehouse before each load. */
@@ -44,13 +60,81 @@ async function compare(label, dir, lake, warehouse, fresh, rows) {
   return best;
 }
 
+/** The stream's known paths (to the depth) and its objects with fields under them, as sluice._schema holds them. */
+function shape(rows) {
+  const paths = rows.map((r) => ({ segments: parsePath(String(r[0])), types: r[1] })).filter((p) => p.segments.length <= MAX_DEPTH);
+  const objects = [[], ...paths.filter((p) => p.segments.length < MAX_DEPTH && p.types.includes('object')).map((p) => p.segments)];
+  return { paths: paths.map((p) => p.segments), objects };
+}
+
+const pointer = (segments) => segments.map((x) => `/${x.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+const lit = (x) => `'${x.replaceAll("'", "''")}'`;
+const seconds = (ms) => (ms / 1000).toFixed(2);
+const share = (ms, load) => `${((ms / load) * 100).toFixed(0)}%`;
+
+async function bestOf(run) {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = performance.now();
+    await run();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+/** One DuckDB thread and the load's memory cap, over the raw table a tracked load wrote. */
+async function duckFloor(file, untrackedMs) {
+  const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '96MB' });
+  const conn = await instance.connect();
+  try {
+    const known = (await conn.runAndReadAll("SELECT path, types FROM sluice._schema WHERE stream = 'events'")).getRows();
+    const { paths, objects } = shape(known.map(([p, t]) => [p, t.items.map(String)]));
+    const over = (expr) => bestOf(() => conn.runAndReadAll(`SELECT sum(${expr}) FROM raw.github_events`));
+    const scan = await over('length(data)');
+    const parse = (await over('len(json_keys(data))')) - scan;
+    const types = `json_type(data, [${paths.map((p) => lit(pointer(p))).join(', ')}])`;
+    const keys = `json_keys(data, [${objects.map((o) => lit(pointer(o))).join(', ')}])`;
+    const fingerprint = (await over(`hash(${types}, ${keys}) % 2`)) - scan;
+    console.log(
+      `duckdb floor: one more parse of every row ${seconds(parse)} s (${share(parse, untrackedMs)} of the untracked load); ` +
+        `the fingerprint (types of ${paths.length} paths, keys of ${objects.length} objects) ${seconds(fingerprint)} s (${share(fingerprint, untrackedMs)})`,
+    );
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The time to probe each known path of every row (`#>`), beyond a plain scan of the raw table. */
+async function pgFloor(url, untrackedMs) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const known = await c.query("SELECT path, types FROM sluice._schema WHERE stream = 'events'");
+    const { paths } = shape(known.rows.map((r) => [r.path, r.types]));
+    // OFFSET 0 keeps the planner from dropping the unused expressions.
+    const over = (exprs) => bestOf(() => c.query(`SELECT count(*) FROM (SELECT ${exprs} AS x FROM raw.github_events s OFFSET 0) x WHERE x IS NOT NULL`));
+    const scan = await over('s.data');
+    const probes = (await over(`concat(${paths.map((p) => `(s.data #> ARRAY[${p.map(lit).join(', ')}]::text[]) IS NULL`).join(', ')})`)) - scan;
+    console.log(
+      `postgres floor: probing the ${paths.length} known paths of every row ${seconds(probes)} s (${share(probes, untrackedMs)} of the untracked load), ` +
+        `${((probes / paths.length / untrackedMs) * 100).toFixed(1)}% per path`,
+    );
+  } finally {
+    await c.end();
+  }
+}
+
 export async function main(total = 200_000) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-schema-'));
   let server;
   try {
     const data = writeData(dir, total);
     const duck = path.join(dir, 'warehouse.duckdb');
-    await compare('duckdb', dir, data.lake, { type: 'duckdb', path: duck }, async () => fs.rmSync(duck, { force: true }), total);
+    const freshDuck = async () => fs.rmSync(duck, { force: true });
+    const duckBest = await compare('duckdb', dir, data.lake, { type: 'duckdb', path: duck }, freshDuck, total);
+    await trackedLoad(dir, data.lake, { type: 'duckdb', path: duck }, freshDuck);
+    await duckFloor(duck, duckBest.off);
     if (process.env.PG === '0') return;
     server = process.env.SLUICE_BENCH_PG_URL ? undefined : await startServer(dir);
     const url = process.env.SLUICE_BENCH_PG_URL ?? server.url;
@@ -60,7 +144,9 @@ export async function main(total = 200_000) {
       await query(url, 'CREATE DATABASE bench_schema');
       await query(url, 'CHECKPOINT');
     };
-    await compare('postgres', dir, data.lake, { type: 'postgres', url: db }, fresh, total);
+    const pgBest = await compare('postgres', dir, data.lake, { type: 'postgres', url: db }, fresh, total);
+    await trackedLoad(dir, data.lake, { type: 'postgres', url: db }, fresh);
+    await pgFloor(db, pgBest.off);
   } finally {
     server?.stop();
     if (process.env.BENCH_KEEP) console.log('kept', dir);
