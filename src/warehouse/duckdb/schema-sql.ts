@@ -81,8 +81,8 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
     known,
 
     async guide(batch, maxDepth) {
-      const stored = await conn.runAndReadAll(`SELECT count(*) FROM sluice._schema WHERE source = ${ql(source)} AND stream = ${ql(stream)}`);
-      if (num(stored.getRows()[0]?.[0]) > 0) return;
+      // Read before the transaction, kept for it: only this process writes the file, one group at a time.
+      if ((await known()).size > 0) return;
       guided = await provisional(conn, batch, maxDepth).catch(() => undefined);
     },
 
@@ -92,7 +92,7 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
       if (shapes.size === 0) return undefined;
       const tree = knownTree(shapes, maxDepth);
       fingerprint = { tree, known: k, maxDepth };
-      return `hash(${typesExpr(tree)}, ${keysExpr(tree)})`;
+      return fingerprintSql(tree);
     },
 
     async observe(k, maxDepth) {
@@ -143,6 +143,8 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
 type Tree = ReturnType<typeof knownTree>;
 const typesExpr = (tree: Tree) => `json_type(j, [${tree.paths.map((p) => ql(pointer(p.segments))).join(', ')}])`;
 const keysExpr = (tree: Tree) => `json_keys(j, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}])`;
+/** A row's fingerprint against the known schema laid out as `tree`, over its JSON `j` (see duckSchemaSession). */
+export const fingerprintSql = (tree: Tree): string => `hash(${typesExpr(tree)}, ${keysExpr(tree)})`;
 
 /**
  * The cheap pass: the good rows grouped by fingerprint, then the types and key counts of the
