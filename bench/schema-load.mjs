@@ -14,13 +14,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
-import { parsePath } from '../dist/core/schema.js';
+import { DEFAULT_CONTRACT } from '../dist/core/schema.js';
+import { DEFAULT_LOAD_MEMORY_LIMIT } from '../dist/warehouse/duckdb/config.js';
+import { fingerprintSql } from '../dist/warehouse/duckdb/schema-sql.js';
+import { guideSchema, knownTree } from '../dist/warehouse/schema-rows.js';
 import { writeData } from './support/github-events.mjs';
 import { runSluice } from './support/measure.mjs';
 import { query, startServer } from './support/postgres.mjs';
 
 const ROUNDS = 3;
-const MAX_DEPTH = 3;
 
 function config(dir, lake, warehouse, track) {
   fs.writeFileSync(
@@ -34,12 +36,12 @@ function config(dir, lake, warehouse, track) {
   );
 }
 
-/** One more tracked load into an empty warehouse, for the floor to read its schema and rows. */
-async function trackedLoad(dir, lake, warehouse, fresh) {
+/** One `sluice load` of the whole lake into an empty warehouse (`fresh` empties it). */
+async function loadAll(dir, lake, warehouse, fresh, track) {
   await fresh();
   fs.rmSync(path.join(dir, 'state'), { recursive: true, force: true });
-  config(dir, lake, warehouse, true);
-  await runSluice(['load', 'github'], dir);
+  config(dir, lake, warehouse, track);
+  return runSluice(['load', 'github'], dir);
 }
 
 /** Best load time of each mode, alternating; `fresh` empties the warehouse before each load. */
@@ -47,10 +49,7 @@ async function compare(label, dir, lake, warehouse, fresh, rows) {
   const best = { on: Number.POSITIVE_INFINITY, off: Number.POSITIVE_INFINITY };
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of round % 2 ? ['off', 'on'] : ['on', 'off']) {
-      await fresh();
-      fs.rmSync(path.join(dir, 'state'), { recursive: true, force: true });
-      config(dir, lake, warehouse, mode === 'on');
-      const r = await runSluice(['load', 'github'], dir);
+      const r = await loadAll(dir, lake, warehouse, fresh, mode === 'on');
       best[mode] = Math.min(best[mode], r.ms);
     }
   }
@@ -60,14 +59,9 @@ async function compare(label, dir, lake, warehouse, fresh, rows) {
   return best;
 }
 
-/** The stream's known paths (to the depth) and its objects with fields under them, as sluice._schema holds them. */
-function shape(rows) {
-  const paths = rows.map((r) => ({ segments: parsePath(String(r[0])), types: r[1] })).filter((p) => p.segments.length <= MAX_DEPTH);
-  const objects = [[], ...paths.filter((p) => p.segments.length < MAX_DEPTH && p.types.includes('object')).map((p) => p.segments)];
-  return { paths: paths.map((p) => p.segments), objects };
-}
+/** The stream's known schema laid out as the load checks it, from `sluice._schema`'s paths and types. */
+const treeOf = (rows) => knownTree(guideSchema(rows.flatMap(([path, types]) => types.map((t) => [String(path), t]))), DEFAULT_CONTRACT.maxDepth);
 
-const pointer = (segments) => segments.map((x) => `/${x.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 const lit = (x) => `'${x.replaceAll("'", "''")}'`;
 const seconds = (ms) => (ms / 1000).toFixed(2);
 const share = (ms, load) => `${((ms / load) * 100).toFixed(0)}%`;
@@ -84,20 +78,18 @@ async function bestOf(run) {
 
 /** One DuckDB thread and the load's memory cap, over the raw table a tracked load wrote. */
 async function duckFloor(file, untrackedMs) {
-  const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: '96MB' });
+  const instance = await DuckDBInstance.create(file, { threads: '1', memory_limit: DEFAULT_LOAD_MEMORY_LIMIT });
   const conn = await instance.connect();
   try {
     const known = (await conn.runAndReadAll("SELECT path, types FROM sluice._schema WHERE stream = 'events'")).getRows();
-    const { paths, objects } = shape(known.map(([p, t]) => [p, t.items.map(String)]));
-    const over = (expr) => bestOf(() => conn.runAndReadAll(`SELECT sum(${expr}) FROM raw.github_events`));
-    const scan = await over('length(data)');
-    const parse = (await over('len(json_keys(data))')) - scan;
-    const types = `json_type(data, [${paths.map((p) => lit(pointer(p))).join(', ')}])`;
-    const keys = `json_keys(data, [${objects.map((o) => lit(pointer(o))).join(', ')}])`;
-    const fingerprint = (await over(`hash(${types}, ${keys}) % 2`)) - scan;
+    const tree = treeOf(known.map(([p, t]) => [p, t.items.map(String)]));
+    const over = (expr) => bestOf(() => conn.runAndReadAll(`SELECT sum(${expr}) FROM (SELECT data AS j FROM raw.github_events)`));
+    const scan = await over('length(j)');
+    const parse = (await over('len(json_keys(j))')) - scan;
+    const fingerprint = (await over(`${fingerprintSql(tree)} % 2`)) - scan;
     console.log(
       `duckdb floor: one more parse of every row ${seconds(parse)} s (${share(parse, untrackedMs)} of the untracked load); ` +
-        `the fingerprint (types of ${paths.length} paths, keys of ${objects.length} objects) ${seconds(fingerprint)} s (${share(fingerprint, untrackedMs)})`,
+        `the fingerprint (types of ${tree.paths.length} paths, keys of ${tree.objects.length} objects) ${seconds(fingerprint)} s (${share(fingerprint, untrackedMs)})`,
     );
   } finally {
     conn.closeSync();
@@ -111,7 +103,7 @@ async function pgFloor(url, untrackedMs) {
   await c.connect();
   try {
     const known = await c.query("SELECT path, types FROM sluice._schema WHERE stream = 'events'");
-    const { paths } = shape(known.rows.map((r) => [r.path, r.types]));
+    const paths = treeOf(known.rows.map((r) => [r.path, r.types])).paths.map((p) => p.segments);
     // OFFSET 0 keeps the planner from dropping the unused expressions.
     const over = (exprs) => bestOf(() => c.query(`SELECT count(*) FROM (SELECT ${exprs} AS x FROM raw.github_events s OFFSET 0) x WHERE x IS NOT NULL`));
     const scan = await over('s.data');
@@ -133,7 +125,7 @@ export async function main(total = 200_000) {
     const duck = path.join(dir, 'warehouse.duckdb');
     const freshDuck = async () => fs.rmSync(duck, { force: true });
     const duckBest = await compare('duckdb', dir, data.lake, { type: 'duckdb', path: duck }, freshDuck, total);
-    await trackedLoad(dir, data.lake, { type: 'duckdb', path: duck }, freshDuck);
+    await loadAll(dir, data.lake, { type: 'duckdb', path: duck }, freshDuck, true); // the floor reads its schema and rows
     await duckFloor(duck, duckBest.off);
     if (process.env.PG === '0') return;
     server = process.env.SLUICE_BENCH_PG_URL ? undefined : await startServer(dir);
@@ -145,7 +137,7 @@ export async function main(total = 200_000) {
       await query(url, 'CHECKPOINT');
     };
     const pgBest = await compare('postgres', dir, data.lake, { type: 'postgres', url: db }, fresh, total);
-    await trackedLoad(dir, data.lake, { type: 'postgres', url: db }, fresh);
+    await loadAll(dir, data.lake, { type: 'postgres', url: db }, fresh, true);
     await pgFloor(db, pgBest.off);
   } finally {
     server?.stop();
