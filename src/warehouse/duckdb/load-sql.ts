@@ -51,8 +51,6 @@ export function groupLoadSql(o: {
   group: readonly GroupBatch[];
   runId: string;
   replace: boolean;
-  /** An expression over a good row's `j`, kept in the stage as `_sluice_sig` (the schema's fingerprint, see schema-sql.ts). */
-  signature?: string;
 }) {
   const { spec, group } = o;
   const ks = spec.primaryKey.map((_, i) => `k${i}`);
@@ -63,7 +61,7 @@ export function groupLoadSql(o: {
     .join(' ')} END`;
   const scans = group.map((g, f) => `SELECT ${f} AS f, row_number() OVER () AS line_no, line FROM ${lineReader(g.source)}`).join('\n       UNION ALL ');
   const stage = `CREATE OR REPLACE TEMP TABLE ${STAGE} AS
-    SELECT f, line_no, reason, CASE WHEN reason IS NULL THEN j END AS j, CASE WHEN reason IS NOT NULL THEN ${anyNotes ? 'coalesce(nt_line, line)' : 'line'} END AS line, ${ks.join(', ')}${o.signature ? `, CASE WHEN reason IS NULL THEN ${o.signature} END AS _sluice_sig` : ''}
+    SELECT f, line_no, reason, CASE WHEN reason IS NULL THEN j END AS j, CASE WHEN reason IS NOT NULL THEN ${anyNotes ? 'coalesce(nt_line, line)' : 'line'} END AS line, ${ks.join(', ')}
     FROM (SELECT s.f, s.line_no, s.line, s.j, ${ks.map((k) => `s.${k}`).join(', ')}, ${reason} AS reason${anyNotes ? ', nt.line AS nt_line' : ''}
           FROM (SELECT f, line_no, line, j, ${keyCols}
                 FROM (SELECT f, line_no, line, TRY_CAST(line AS JSON) AS j

@@ -46,7 +46,7 @@ const num = (v: DuckDBValue | undefined) => Number(v ?? 0);
 const list = (v: DuckDBValue | undefined): DuckDBValue[] => [...((v as { items?: DuckDBValue[] } | null)?.items ?? [])];
 const text = (v: DuckDBValue | undefined) => (v == null ? null : String(v));
 
-/** The schema session of a DuckDB load: `prepare` before the stage is built, whose rows then carry the fingerprint. */
+/** The schema session of a DuckDB load. */
 export interface DuckSchemaSession extends SchemaSession {
   /**
    * Before the load's transaction: at a stream's baseline (nothing known yet), reads the shapes of
@@ -55,16 +55,15 @@ export interface DuckSchemaSession extends SchemaSession {
    * reader refuses raises an error there, which would abort it (the load then cleans the batch).
    */
   guide(source: Pick<BatchSource, 'file' | 'compression'>, maxDepth: number): Promise<void>;
-  /** Reads the known schema (or the guide) and returns the fingerprint for the stage's `signature`. */
-  prepare(maxDepth: number): Promise<string | undefined>;
 }
 
 /**
  * The load transaction's view of the schema, over the group's stage (`_sluice_stage`: one row per
  * line, `reason` NULL for a good row whose JSON is `j`). A group usually brings nothing new, so
- * each good row gets a fingerprint as the stage is built (while its JSON is at hand): a hash of
- * the types of the known paths and of the keys of the known objects. The rows are grouped by it
- * and one row of each group tells what they carry. Only the rows holding a key the schema lacks
+ * each good row gets a fingerprint: a hash of the types of the known paths and of the keys of the
+ * known objects. The rows are grouped by it, in the query that computes it, and the first row of
+ * each group tells what they all carry. (Computed in the grouping rather than kept in the stage:
+ * a stage column costs more than the grouping does, as the stage holds every row's JSON beside it.) Only the rows holding a key the schema lacks
  * get a second pass that reads their whole structure (`json_structure`).
  * (Two different fingerprints sharing a 64-bit hash would be read as one: a chance of about
  * n²/2^65 for n distinct fingerprints, a few hundred at most.)
@@ -72,7 +71,6 @@ export interface DuckSchemaSession extends SchemaSession {
 export function duckSchemaSession(conn: DuckDBConnection, source: string, stream: string): DuckSchemaSession {
   let cached: Map<string, SchemaField> | undefined;
   let guided: Map<string, SchemaField> | undefined;
-  let fingerprint: { tree: ReturnType<typeof knownTree>; known: ReadonlyMap<string, SchemaField>; maxDepth: number } | undefined;
   const known = async () => {
     cached ??= await readKnown(conn, source, stream);
     return cached;
@@ -86,21 +84,14 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
       guided = await provisional(conn, batch, maxDepth).catch(() => undefined);
     },
 
-    async prepare(maxDepth) {
-      const k = await known();
-      const shapes = k.size > 0 ? k : (guided ?? k);
-      if (shapes.size === 0) return undefined;
-      const tree = knownTree(shapes, maxDepth);
-      fingerprint = { tree, known: k, maxDepth };
-      return fingerprintSql(tree);
-    },
-
     async observe(k, maxDepth) {
-      const checked = fingerprint?.known === k && fingerprint.maxDepth === maxDepth ? await check(conn, fingerprint.tree) : undefined;
+      const shapes = k.size > 0 ? k : (guided ?? k);
+      const tree = shapes.size > 0 ? knownTree(shapes, maxDepth) : undefined;
+      const checked = tree ? await check(conn, tree) : undefined;
       if (checked && checked.novel.length === 0) return checked.observed;
       // The rows the check could not read (all of them at the baseline): their whole structure.
       const out: Observed = checked?.observed ?? new Map();
-      const which = checked ? ` AND _sluice_sig IN (${checked.novel.join(', ')})` : '';
+      const which = tree && checked ? ` AND ${fingerprintSql(tree)} IN (${checked.novel.join(', ')})` : '';
       const reader = await conn.runAndReadAll(
         `SELECT json_structure(j) AS s, count(*), min(f * 4294967296 + line_no), min(f), max(f) ${GOOD}${which} GROUP BY s`,
       );
@@ -141,13 +132,13 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
 }
 
 type Tree = ReturnType<typeof knownTree>;
-const typesExpr = (tree: Tree) => `json_type(j, [${tree.paths.map((p) => ql(pointer(p.segments))).join(', ')}])`;
-const keysExpr = (tree: Tree) => `json_keys(j, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}])`;
+const typesExpr = (tree: Tree, json = 'j') => `json_type(${json}, [${tree.paths.map((p) => ql(pointer(p.segments))).join(', ')}])`;
+const keysExpr = (tree: Tree, json = 'j') => `json_keys(${json}, [${tree.objects.map((o) => ql(pointer(o.segments))).join(', ')}])`;
 /** A row's fingerprint against the known schema laid out as `tree`, over its JSON `j` (see duckSchemaSession). */
 export const fingerprintSql = (tree: Tree): string => `hash(${typesExpr(tree)}, ${keysExpr(tree)})`;
 
 /**
- * The cheap pass: the good rows grouped by fingerprint, then the types and key counts of the
+ * The cheap pass: the good rows grouped by fingerprint, with the types and key counts of the
  * first row of each group. A group with a key the schema does not know, or an object where it
  * knows none, is `novel`: the full pass reads those rows.
  */
@@ -155,21 +146,17 @@ async function check(conn: DuckDBConnection, tree: Tree): Promise<{ observed: Ob
   const observed: Observed = new Map();
   const novel: string[] = [];
   const groups = (
-    await conn.runAndReadAll(`SELECT _sluice_sig, count(*), min(f * 4294967296 + line_no) AS first, min(f), max(f) ${GOOD} GROUP BY _sluice_sig`)
+    await conn.runAndReadAll(
+      `SELECT sig, count(*), min(pos), min(f), max(f), ${typesExpr(tree, 'arg_min(j, pos)')}, ${keysExpr(tree, 'arg_min(j, pos)')}
+         FROM (SELECT ${fingerprintSql(tree)} AS sig, f * 4294967296 + line_no AS pos, f, j ${GOOD}) GROUP BY sig`,
+    )
   ).getRows();
-  if (groups.length === 0) return { observed, novel };
-  const reps = new Map<number, DuckDBValue[]>();
-  const reader = await conn.runAndReadAll(
-    `SELECT f * 4294967296 + line_no AS first, ${typesExpr(tree)}, ${keysExpr(tree)} ${GOOD} AND f * 4294967296 + line_no IN (${groups.map((g) => num(g[2])).join(', ')})`,
-  );
-  for (const r of reader.getRows()) reps.set(num(r[0]), r);
-  for (const [sig, n, first, f0, f1] of groups) {
-    const rep = reps.get(num(first));
-    const types = list(rep?.[1]).map((x) => (x == null ? undefined : jsonType(String(x))));
-    const keys = list(rep?.[2]).map((x) => (x == null ? undefined : list(x).length));
+  for (const [sig, n, first, f0, f1, typeList, keyList] of groups) {
+    const types = list(typeList).map((x) => (x == null ? undefined : jsonType(String(x))));
+    const keys = list(keyList).map((x) => (x == null ? undefined : list(x).length));
     const present = tree.present(types);
     const unknownKey = tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index));
-    if (!rep || unknownKey || present.newObjects()) novel.push(String(sig));
+    if (unknownKey || present.newObjects()) novel.push(String(sig));
     else addStructure(observed, present.pairs(), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
   }
   return { observed, novel };

@@ -167,7 +167,7 @@ export class DuckDbWarehouse implements Warehouse {
   ): Promise<LoadResult[] | { unreadable: Error }> {
     if (batches.length === 0) return [];
     await releaseMemory(this.#conn); // what the last group freed
-    // DESIGN §9: the stage fingerprints each row's shape against the schema known so far (schema-sql.ts).
+    // DESIGN §9: the schema learns from the staged rows, fingerprinting each row's shape against the schema known so far (schema-sql.ts).
     const contract = t.schema ?? DEFAULT_CONTRACT;
     const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream) : undefined;
     const first = batches[0] as BatchToLoad;
@@ -187,8 +187,7 @@ export class DuckDbWarehouse implements Warehouse {
         batch,
         source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
       }));
-      const signature = await schema?.prepare(contract.maxDepth);
-      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', signature });
+      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
       await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
       try {
