@@ -59,6 +59,8 @@ export interface LoadResult {
   schemaChanges?: SchemaChange[];
   /** New field paths the transaction left untracked: the stream has too many (a map-like object). */
   untrackedPaths?: number;
+  /** The memory cap the batch's group needed instead of the configured one (rows too dense with values for it). */
+  memoryRaisedTo?: string;
 }
 
 export interface TableStats {

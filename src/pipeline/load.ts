@@ -77,6 +77,16 @@ export async function loadStream(
         noteSchema(report, r, log);
         rows += r.rows;
       }
+      const raised = results.find((r) => r.memoryRaisedTo)?.memoryRaisedTo;
+      if (raised) {
+        const detail = { batches: group.length, first: group[0]!.key, memory_limit: raised };
+        log.warn(detail, 'load.memory.raised');
+        report.warnings.push({
+          code: 'load_memory_raised',
+          message: `${group[0]!.key}${group.length > 1 ? ` (+${group.length - 1})` : ''}: rows too dense with values for the warehouse's memory_limit; loaded with ${raised}`,
+          detail,
+        });
+      }
       progress.report({ type: 'step.advanced', ...at, units: group.length, rows });
       const ms = Date.now() - started;
       noteLoadGroup(report, { batches: group.length, bytes: group.reduce((n, o) => n + o.size, 0), rows, ms });

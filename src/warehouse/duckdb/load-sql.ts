@@ -5,9 +5,9 @@ import { quoteIdent as qi, quoteLiteral as ql, timestampText } from '../sql.js';
 const STAGE = '_sluice_stage';
 export const NOTES = '_sluice_notes';
 /**
- * The longest line DuckDB reads (4 MiB). Its read buffer is that size, and parsing a line that
- * long takes several times its size, all counted against the memory cap: under the default cap
- * (96MB) a 6 MiB line still loads, a 7 MiB one does not. A longer line is rejected by the
+ * The longest line DuckDB reads (4 MiB). Its read buffer is that size, and parsing a line takes
+ * several times its size (about 16 bytes a value), all counted against the memory cap: a line this
+ * long may need a larger cap for its group (see `sliceOf`). A longer line is rejected by the
  * cleaning pass (sanitize.ts).
  */
 export const MAX_LINE = 4 * 1024 * 1024;
@@ -27,6 +27,14 @@ export interface BatchSource {
  */
 const isObject = (col: string) => `(starts_with(${col}, '{') OR starts_with(ltrim(${col}, ${JSON_SPACE}), '{'))`;
 const notBlank = (col: string) => `(starts_with(${col}, '{') OR trim(${col}, ${JSON_SPACE}) <> '')`;
+
+/**
+ * DuckDB's JSON functions keep every document of a vector (2,048 rows) in memory until the vector
+ * is done: about 16 bytes per value, so rows dense with values (arrays of numbers) can need more
+ * than the cap. Filtering a vector's rows to one share of them before parsing bounds that. This
+ * is the condition for share `slice` of `slices` over a staged or scanned row's `line_no`.
+ */
+export const sliceOf = (slices: number, slice: number, lineNo = 'line_no'): string => (slices > 1 ? ` AND ${lineNo} % ${slices} = ${slice}` : '');
 
 export interface GroupBatch {
   batch: BatchToLoad;
@@ -51,6 +59,8 @@ export function groupLoadSql(o: {
   group: readonly GroupBatch[];
   runId: string;
   replace: boolean;
+  /** Stage the lines in this many passes, each a share of every file's lines (see `sliceOf`). */
+  slices?: number;
 }) {
   const { spec, group } = o;
   const ks = spec.primaryKey.map((_, i) => `k${i}`);
@@ -60,14 +70,18 @@ export function groupLoadSql(o: {
     .map((k, i) => `WHEN s.k${i} IS NULL THEN ${ql(REJECT.missingKey(k))}`)
     .join(' ')} END`;
   const scans = group.map((g, f) => `SELECT ${f} AS f, row_number() OVER () AS line_no, line FROM ${lineReader(g.source)}`).join('\n       UNION ALL ');
-  const stage = `CREATE OR REPLACE TEMP TABLE ${STAGE} AS
+  const slices = o.slices ?? 1;
+  const select = (slice: number) => `
     SELECT f, line_no, reason, CASE WHEN reason IS NULL THEN j END AS j, CASE WHEN reason IS NOT NULL THEN ${anyNotes ? 'coalesce(nt_line, line)' : 'line'} END AS line, ${ks.join(', ')}
     FROM (SELECT s.f, s.line_no, s.line, s.j, ${ks.map((k) => `s.${k}`).join(', ')}, ${reason} AS reason${anyNotes ? ', nt.line AS nt_line' : ''}
           FROM (SELECT f, line_no, line, j, ${keyCols}
                 FROM (SELECT f, line_no, line, TRY_CAST(line AS JSON) AS j
                       FROM (${scans})
-                      WHERE line IS NOT NULL AND ${notBlank('line')})) s
+                      WHERE line IS NOT NULL AND ${notBlank('line')}${sliceOf(slices, slice)})) s
           ${anyNotes ? `LEFT JOIN ${NOTES} nt ON nt.f = s.f AND nt.line_no = s.line_no` : ''})`;
+  const stage = Array.from({ length: slices }, (_, i) =>
+    i === 0 ? `CREATE OR REPLACE TEMP TABLE ${STAGE} AS ${select(i)}` : `INSERT INTO ${STAGE} ${select(i)}`,
+  );
   const counts = `SELECT f, count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL),
       (SELECT count(DISTINCT (${ks.join(', ')})) FROM ${STAGE} WHERE reason IS NULL) FROM ${STAGE} GROUP BY f`;
   // A file's batch key and hour, looked up by its number: a join with a VALUES list would build its

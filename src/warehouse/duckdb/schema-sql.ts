@@ -3,7 +3,7 @@ import { isJsonType, type JsonType, type SchemaChange, type SchemaField, type St
 import { addStructure, type FrozenRule, type Observed, type SchemaSession } from '../schema-learn.js';
 import { fieldsFromRows, guideSchema, ISO_TIME, knownTree, type SchemaRow, structureTypes, WITH_OFFSET } from '../schema-rows.js';
 import { quoteLiteral as ql } from '../sql.js';
-import { type BatchSource, lineReader } from './load-sql.js';
+import { type BatchSource, lineReader, sliceOf } from './load-sql.js';
 
 /** DESIGN §9 tables, as DuckDB creates them. */
 export const SCHEMA_SETUP = [
@@ -68,7 +68,7 @@ export interface DuckSchemaSession extends SchemaSession {
  * (Two different fingerprints sharing a 64-bit hash would be read as one: a chance of about
  * n²/2^65 for n distinct fingerprints, a few hundred at most.)
  */
-export function duckSchemaSession(conn: DuckDBConnection, source: string, stream: string): DuckSchemaSession {
+export function duckSchemaSession(conn: DuckDBConnection, source: string, stream: string, slices = 1): DuckSchemaSession {
   let cached: Map<string, SchemaField> | undefined;
   let guided: Map<string, SchemaField> | undefined;
   const known = async () => {
@@ -87,28 +87,32 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
     async observe(k, maxDepth) {
       const shapes = k.size > 0 ? k : (guided ?? k);
       const tree = shapes.size > 0 ? knownTree(shapes, maxDepth) : undefined;
-      const checked = tree ? await check(conn, tree) : undefined;
+      const checked = tree ? await check(conn, tree, slices) : undefined;
       if (checked && checked.novel.length === 0) return checked.observed;
       // The rows the check could not read (all of them at the baseline): their whole structure.
       const out: Observed = checked?.observed ?? new Map();
       const which = tree && checked ? ` AND ${fingerprintSql(tree)} IN (${checked.novel.join(', ')})` : '';
-      const reader = await conn.runAndReadAll(
-        `SELECT json_structure(j) AS s, count(*), min(f * 4294967296 + line_no), min(f), max(f) ${GOOD}${which} GROUP BY s`,
-      );
-      for (const [s, n, first, f0, f1] of reader.getRows()) {
-        addStructure(out, structureTypes(JSON.parse(String(s)), maxDepth, jsonType), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
+      const structures = new Map<string, { rows: number; first: number; minF: number; maxF: number }>();
+      for (let slice = 0; slice < slices; slice++) {
+        const reader = await conn.runAndReadAll(
+          `SELECT json_structure(j) AS s, count(*), min(f * 4294967296 + line_no), min(f), max(f) ${GOOD}${which}${sliceOf(slices, slice)} GROUP BY s`,
+        );
+        for (const [s, n, first, f0, f1] of reader.getRows()) merge(structures, String(s), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
       }
+      for (const [s, g] of structures) addStructure(out, structureTypes(JSON.parse(s), maxDepth, jsonType), g);
       return out;
     },
 
     async reject(rules) {
       const when = rules.map((r) => `WHEN ${carries(r)} THEN ${ql(r.reason)}`).join(' ');
-      const reader = await conn.runAndReadAll(
-        `UPDATE ${STAGE} SET reason = CASE ${when} END, line = CAST(j AS VARCHAR), j = NULL
-           WHERE reason IS NULL AND (${rules.map(carries).join(' OR ')}) RETURNING f`,
-      );
       const out = new Map<number, number>();
-      for (const [f] of reader.getRows()) out.set(num(f), (out.get(num(f)) ?? 0) + 1);
+      for (let slice = 0; slice < slices; slice++) {
+        const reader = await conn.runAndReadAll(
+          `UPDATE ${STAGE} SET reason = CASE ${when} END, line = CAST(j AS VARCHAR), j = NULL
+             WHERE reason IS NULL AND (${rules.map(carries).join(' OR ')})${sliceOf(slices, slice)} RETURNING f`,
+        );
+        for (const [f] of reader.getRows()) out.set(num(f), (out.get(num(f)) ?? 0) + 1);
+      }
       return out;
     },
 
@@ -142,24 +146,36 @@ export const fingerprintSql = (tree: Tree): string => `hash(${typesExpr(tree)}, 
  * first row of each group. A group with a key the schema does not know, or an object where it
  * knows none, is `novel`: the full pass reads those rows.
  */
-async function check(conn: DuckDBConnection, tree: Tree): Promise<{ observed: Observed; novel: string[] }> {
+async function check(conn: DuckDBConnection, tree: Tree, slices: number): Promise<{ observed: Observed; novel: string[] }> {
   const observed: Observed = new Map();
   const novel: string[] = [];
-  const groups = (
-    await conn.runAndReadAll(
+  const groups = new Map<string, { rows: number; first: number; minF: number; maxF: number; rep: DuckDBValue[] }>();
+  for (let slice = 0; slice < slices; slice++) {
+    const reader = await conn.runAndReadAll(
       `SELECT sig, count(*), min(pos), min(f), max(f), ${typesExpr(tree, 'arg_min(j, pos)')}, ${keysExpr(tree, 'arg_min(j, pos)')}
-         FROM (SELECT ${fingerprintSql(tree)} AS sig, f * 4294967296 + line_no AS pos, f, j ${GOOD}) GROUP BY sig`,
-    )
-  ).getRows();
-  for (const [sig, n, first, f0, f1, typeList, keyList] of groups) {
+         FROM (SELECT ${fingerprintSql(tree)} AS sig, f * 4294967296 + line_no AS pos, f, j ${GOOD}${sliceOf(slices, slice)}) GROUP BY sig`,
+    );
+    for (const [sig, n, first, f0, f1, typeList, keyList] of reader.getRows()) {
+      merge(groups, String(sig), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1), rep: [typeList ?? null, keyList ?? null] });
+    }
+  }
+  for (const [sig, { rows: n, first, minF: f0, maxF: f1, rep }] of groups) {
+    const [typeList, keyList] = rep;
     const types = list(typeList).map((x) => (x == null ? undefined : jsonType(String(x))));
     const keys = list(keyList).map((x) => (x == null ? undefined : list(x).length));
     const present = tree.present(types);
     const unknownKey = tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index));
-    if (unknownKey || present.newObjects()) novel.push(String(sig));
-    else addStructure(observed, present.pairs(), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
+    if (unknownKey || present.newObjects()) novel.push(sig);
+    else addStructure(observed, present.pairs(), { rows: n, first, minF: f0, maxF: f1 });
   }
   return { observed, novel };
+}
+
+/** Adds one slice's statistics of a group of rows to the group's (the earliest row stays its first). */
+function merge<G extends { rows: number; first: number; minF: number; maxF: number }>(groups: Map<string, G>, id: string, g: G): void {
+  const had = groups.get(id);
+  if (!had) groups.set(id, g);
+  else groups.set(id, { ...(g.first < had.first ? g : had), rows: had.rows + g.rows, minF: Math.min(had.minF, g.minF), maxF: Math.max(had.maxF, g.maxF) });
 }
 
 /** Lines of the first batch whose shapes guide a baseline's fingerprint. */

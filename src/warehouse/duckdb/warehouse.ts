@@ -33,6 +33,10 @@ const SETUP = [
 const ROW_GROUP_SIZE = 8192;
 
 const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message);
+const isOutOfMemory = (error: unknown) => /Out of Memory Error/i.test((error as Error).message);
+
+/** Passes a group is staged in when a vector of its rows does not fit under the cap (see `sliceOf`). */
+const NARROW_SLICES = 32;
 
 interface WorkSettings {
   memoryLimit: string;
@@ -126,12 +130,26 @@ export class DuckDbWarehouse implements Warehouse {
     this.#lastTable = table;
     const cleaned = new Map<string, { source: BatchSource; notes: Note[] }>();
     let tmp: string | undefined;
+    let slices = 1;
+    let raised: string | undefined;
     try {
       // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: find it,
       // clean a copy of it and try the group again. Each batch is cleaned at most once.
       for (;;) {
-        const attempt = await this.#loadOnce(table, t, batches, runId, cleaned);
-        if (!('unreadable' in attempt)) return attempt;
+        let attempt: LoadResult[] | { unreadable: Error };
+        try {
+          attempt = await this.#loadOnce(table, t, batches, runId, cleaned, slices);
+        } catch (error) {
+          // Rows dense with values (long arrays of numbers) can need more than the cap while they
+          // are parsed: stage them in narrow passes, then, if a single row still needs more, with
+          // a larger cap for this group alone (the load says so).
+          if (!isOutOfMemory(error)) throw error;
+          if (slices === 1) slices = NARROW_SLICES;
+          else if (!raised) raised = await this.#raiseCap();
+          else throw outOfMemory(batches, this.#settings.memoryLimit, raised, error);
+          continue;
+        }
+        if (!('unreadable' in attempt)) return raised ? attempt.map((r) => (r.skipped ? r : { ...r, memoryRaisedTo: raised })) : attempt;
         const culprits = await this.#unreadable(batches.filter((b) => !cleaned.has(b.key)));
         if (culprits.length === 0) throw attempt.unreadable;
         for (const batch of culprits) {
@@ -150,8 +168,17 @@ export class DuckDbWarehouse implements Warehouse {
         cause: error,
       });
     } finally {
+      if (raised) await this.#conn.run(`SET memory_limit = ${ql(this.#settings.memoryLimit)}`);
       if (tmp) await fs.promises.rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /** The cap one group may use when its rows need more than the load's: 4× it, at least 1GB, at most DuckDB's default (80 % of the memory). */
+  async #raiseCap(): Promise<string> {
+    const cap = sizeInBytes(this.#settings.memoryLimit) ?? 0;
+    const raised = `${Math.floor(Math.min(Math.max(4 * cap, 2 ** 30), os.totalmem() * 0.8) / 2 ** 20)}MiB`;
+    await this.#conn.run(`SET memory_limit = ${ql(raised)}`);
+    return raised;
   }
 
   /**
@@ -164,12 +191,13 @@ export class DuckDbWarehouse implements Warehouse {
     batches: readonly BatchToLoad[],
     runId: string,
     cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
+    slices: number,
   ): Promise<LoadResult[] | { unreadable: Error }> {
     if (batches.length === 0) return [];
     await releaseMemory(this.#conn); // what the last group freed
     // DESIGN §9: the schema learns from the staged rows, fingerprinting each row's shape against the schema known so far (schema-sql.ts).
     const contract = t.schema ?? DEFAULT_CONTRACT;
-    const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream) : undefined;
+    const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream, slices) : undefined;
     const first = batches[0] as BatchToLoad;
     await schema?.guide(cleaned.get(first.key)?.source ?? { file: localFile(first), compression: 'gzip' }, contract.maxDepth);
     await this.#conn.run('BEGIN TRANSACTION');
@@ -187,11 +215,11 @@ export class DuckDbWarehouse implements Warehouse {
         batch,
         source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
       }));
-      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full' });
+      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', slices });
       if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
       await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
       try {
-        await this.#conn.run(sql.stage);
+        for (const statement of sql.stage) await this.#conn.run(statement);
       } catch (error) {
         if (isUnreadable(error)) {
           await this.#conn.run('ROLLBACK').catch(() => {});
@@ -308,6 +336,23 @@ export class DuckDbWarehouse implements Warehouse {
     this.#conn.closeSync();
     this.#instance.closeSync();
   }
+}
+
+/** A DuckDB size (`64MB`, `1.5GB`, `512MiB`: KB… are powers of 1000, KiB… of 1024) in bytes; undefined for anything else. */
+export function sizeInBytes(size: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(K|M|G|T)(i?)B$/i.exec(size.trim());
+  if (!m) return undefined;
+  const power = 'KMGT'.indexOf((m[2] as string).toUpperCase()) + 1;
+  return Number(m[1]) * (m[3] ? 1024 : 1000) ** power;
+}
+
+function outOfMemory(batches: readonly BatchToLoad[], cap: string, raised: string, cause: unknown): SluiceError {
+  const group = describeGroup(batches);
+  return new SluiceError('internal', `loading ${group.name} into DuckDB needs more memory than ${raised}: ${(cause as Error).message.split('\n')[0]}`, {
+    hint: `a row of it holds more values than DuckDB can parse in ${raised} (about 16 bytes each); set warehouse.memory_limit above ${cap} and run again`,
+    context: group.context,
+    cause,
+  });
 }
 
 /** Relaunches DuckDB's worker threads, which flushes its allocator and trims the C heap (see core/memory.ts). */
