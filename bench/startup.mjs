@@ -1,49 +1,38 @@
 // Start-up (issue: an instant CLI): `sluice --help` beside a bare `node -e 0`, the two run in
-// turn. With farm-bench on PATH, its medians over 15 pairs; without it, the fastest of 15 each,
-// timed here. Target: --help within 150 ms of bare node.
+// turn, 15 pairs; the medians of each are compared. Target: --help within 150 ms of bare node.
 // Run alone: node bench/startup.mjs
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from './support/measure.mjs';
 
-const RUNS = 15;
+const PAIRS = 15;
 const TARGET_MS = 150;
 const BIN = path.join(ROOT, 'bin', 'sluice.js');
 
-/** Median wall seconds of A and B from farm-bench's table, or undefined when it is not there. */
-function farmBench() {
-  const r = spawnSync('farm-bench', ['-n', String(RUNS), '--vs', `${process.execPath} -e 0`, '--', process.execPath, BIN, '--help'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (r.error || r.status !== 0) return undefined;
-  const median = (who) => Number(new RegExp(`^${who} wall s\\s+\\S+\\s+(\\S+)`, 'm').exec(r.stdout)?.[1]) * 1000;
-  const help = median('A');
-  const bare = median('B');
-  return Number.isFinite(help) && Number.isFinite(bare) ? { help, bare, how: `farm-bench medians of ${RUNS} pairs` } : undefined;
-}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
-function ownTiming() {
-  const time = (args) => {
-    const t0 = performance.now();
-    spawnSync(process.execPath, args, { stdio: 'ignore' });
-    return performance.now() - t0;
-  };
-  const bare = [];
-  const help = [];
-  for (let i = 0; i < RUNS; i++) {
-    bare.push(time(['-e', '0']));
-    help.push(time([BIN, '--help']));
-  }
-  return { help: Math.min(...help), bare: Math.min(...bare), how: `fastest of ${RUNS} each, in turn` };
+function time(args) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}`);
+  return performance.now() - t0;
 }
 
 export async function main() {
-  const r = farmBench() ?? ownTiming();
-  const extra = r.help - r.bare;
+  const bare = [];
+  const help = [];
+  // In turn, so that whatever else the machine does weighs on both alike.
+  for (let i = 0; i < PAIRS; i++) {
+    bare.push(time(['-e', '0']));
+    help.push(time([BIN, '--help']));
+  }
+  const [h, b] = [median(help), median(bare)];
   console.log(
-    `start-up: sluice --help ${r.help.toFixed(0)} ms, node -e 0 ${r.bare.toFixed(0)} ms: +${extra.toFixed(0)} ms (target <= ${TARGET_MS} ms; ${r.how})`,
+    `start-up: sluice --help ${h.toFixed(0)} ms, node -e 0 ${b.toFixed(0)} ms: +${(h - b).toFixed(0)} ms (target <= ${TARGET_MS} ms; medians of ${PAIRS} pairs run in turn)`,
   );
 }
 

@@ -19,8 +19,8 @@ import { runInNewContext } from 'node:vm';
  *    warehouse passes the statements that do that (a few milliseconds) as it opens and before each
  *    group of a load. The pages DuckDB then takes back from the system cost time.
  *
- * Together they cost about a third of a DuckDB load's time and save over 100 MB: a run of
- * ~200,000 events of ~1.2 KB peaked near 275 MB with them and 405 MB without (`npm run bench`
+ * Together they cost about a fifth of a DuckDB load's time and save over 100 MB: a run of
+ * ~200,000 events of ~1.2 KB peaked near 280 MB with them and 380-400 MB without (`npm run bench`
  * prints both); device 3 alone is 15-20 MB of that.
  */
 export const memoryDevicesOn = (): boolean => process.env.SLUICE_MEMORY_DEVICES !== 'off';
