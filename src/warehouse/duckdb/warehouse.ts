@@ -146,7 +146,7 @@ export class DuckDbWarehouse implements Warehouse {
           if (!isOutOfMemory(error)) throw error;
           if (slices === 1) slices = NARROW_SLICES;
           else if (!raised) raised = await this.#raiseCap();
-          else throw outOfMemory(batches, this.#settings.memoryLimit, raised, error);
+          else throw outOfMemory(batches, raised, error);
           continue;
         }
         if (!('unreadable' in attempt)) return raised ? attempt.map((r) => (r.skipped ? r : { ...r, memoryRaisedTo: raised })) : attempt;
@@ -346,10 +346,11 @@ export function sizeInBytes(size: string): number | undefined {
   return Number(m[1]) * (m[3] ? 1024 : 1000) ** power;
 }
 
-function outOfMemory(batches: readonly BatchToLoad[], cap: string, raised: string, cause: unknown): SluiceError {
+/** The group needed more than the raised cap too: only a larger `memory_limit` (raised 4× in turn) can load it. */
+function outOfMemory(batches: readonly BatchToLoad[], raised: string, cause: unknown): SluiceError {
   const group = describeGroup(batches);
   return new SluiceError('internal', `loading ${group.name} into DuckDB needs more memory than ${raised}: ${(cause as Error).message.split('\n')[0]}`, {
-    hint: `a row of it holds more values than DuckDB can parse in ${raised} (about 16 bytes each); set warehouse.memory_limit above ${cap} and run again`,
+    hint: `a row of it holds more values than DuckDB can parse in ${raised} (about 16 bytes each); set warehouse.memory_limit to ${raised} or more and run again`,
     context: group.context,
     cause,
   });
