@@ -45,6 +45,28 @@ describe('DuckDB: rows dense with values under the default memory cap', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
+  it('the next group of the same stream loads as narrowly as the last one needed, and whole', async () => {
+    const dir = tempDir('wh-duckdb-dense-next');
+    const file = path.join(dir, 'warehouse.duckdb');
+    const values = `${'1,'.repeat(4095)}1`;
+    const wh = await DuckDbWarehouse.open(file);
+    try {
+      for (const hour of [0, 1]) {
+        const batchFile = path.join(dir, `b${hour}.jsonl.gz`);
+        const lines = Array.from({ length: 3000 }, (_, i) => `{"id":"${hour}-${i}","points":[${values}]}`);
+        fs.writeFileSync(batchFile, zlib.gzipSync(`${lines.join('\n')}\n`));
+        const key = `api/series/dt=2025-01-01/hr=0${hour}/p1.jsonl.gz`;
+        const batch = { key, version: 'v1', size: fs.statSync(batchFile).size, checksum: `c${hour}`, partitionMs: Date.UTC(2025, 0, 1, hour), file: batchFile };
+        expect(await wh.load(spec, [batch], 'run-1')).toEqual([{ rows: 3000, rejected: 0 }]);
+      }
+    } finally {
+      await wh.close();
+    }
+    const rows = await queryDuck<{ n: string }>(file, 'SELECT count(DISTINCT id) AS n FROM raw.api_series');
+    expect(Number(rows[0]?.n)).toBe(6000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
   it('a row that alone needs more than the cap (a 4 MiB array of numbers) loads with a larger cap for its group, and says so', async () => {
     const dense = `{"id":"2","points":[${'1,'.repeat(Math.floor((MAX_LINE - 64) / 2) - 1)}1]}`;
     const { dir, file, result } = await load('wh-duckdb-dense-line', ['{"id":"1"}', dense, '{"id":"3"}']);

@@ -31,8 +31,9 @@ const notBlank = (col: string) => `(starts_with(${col}, '{') OR trim(${col}, ${J
 /**
  * DuckDB's JSON functions keep every document of a vector (2,048 rows) in memory until the vector
  * is done: about 16 bytes per value, so rows dense with values (arrays of numbers) can need more
- * than the cap. Filtering a vector's rows to one share of them before parsing bounds that. This
- * is the condition for share `slice` of `slices` over a staged or scanned row's `line_no`.
+ * than the cap. Filtering a vector's rows to one share of them before parsing bounds that, at the
+ * price of reading the group's files once per share. This is the condition for share `slice` of
+ * `slices` over a staged or scanned row's `line_no`.
  */
 export const sliceOf = (slices: number, slice: number, lineNo = 'line_no'): string => (slices > 1 ? ` AND ${lineNo} % ${slices} = ${slice}` : '');
 

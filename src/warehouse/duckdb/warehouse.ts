@@ -35,8 +35,8 @@ const ROW_GROUP_SIZE = 8192;
 const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message);
 const isOutOfMemory = (error: unknown) => /Out of Memory Error/i.test((error as Error).message);
 
-/** Passes a group is staged in when a vector of its rows does not fit under the cap (see `sliceOf`). */
-const NARROW_SLICES = 32;
+/** Passes a group is staged in when a vector of its rows does not fit under the cap, narrower each time (see `sliceOf`). */
+const NARROWER = [1, 8, 64];
 
 interface WorkSettings {
   memoryLimit: string;
@@ -53,6 +53,8 @@ export class DuckDbWarehouse implements Warehouse {
   readonly #targets = new Set<DuckDbSqlTarget>();
   /** The table the last load wrote: a load of another one follows a fetch, whose garbage goes first. */
   #lastTable: string | undefined;
+  /** Per table, the passes its last group needed (rows dense with values): the next group starts there. */
+  readonly #slices = new Map<string, number>();
 
   /** Where cleaned copies of unreadable batches go (see sanitize.ts). */
   readonly #tempDir: string;
@@ -130,7 +132,7 @@ export class DuckDbWarehouse implements Warehouse {
     this.#lastTable = table;
     const cleaned = new Map<string, { source: BatchSource; notes: Note[] }>();
     let tmp: string | undefined;
-    let slices = 1;
+    let slices = this.#slices.get(table) ?? 1;
     let raised: string | undefined;
     try {
       // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: find it,
@@ -144,7 +146,8 @@ export class DuckDbWarehouse implements Warehouse {
           // are parsed: stage them in narrow passes, then, if a single row still needs more, with
           // a larger cap for this group alone (the load says so).
           if (!isOutOfMemory(error)) throw error;
-          if (slices === 1) slices = NARROW_SLICES;
+          const narrower = NARROWER.find((n) => n > slices);
+          if (narrower) this.#slices.set(table, (slices = narrower));
           else if (!raised) raised = await this.#raiseCap();
           else throw outOfMemory(batches, raised, error);
           continue;
