@@ -147,8 +147,10 @@ export class DuckDbWarehouse implements Warehouse {
           // a larger cap for this group alone (the load says so).
           if (!isOutOfMemory(error)) throw error;
           const narrower = NARROWER.find((n) => n > slices);
-          if (narrower) this.#slices.set(table, (slices = narrower));
-          else if (!raised) raised = await this.#raiseCap();
+          if (narrower) {
+            slices = narrower;
+            this.#slices.set(table, slices);
+          } else if (!raised) raised = await this.#raiseCap();
           else throw outOfMemory(batches, raised, error);
           continue;
         }
