@@ -3,8 +3,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { TableSpec } from '../src/core/warehouse.js';
+import { sizeInBytes } from '../src/warehouse/duckdb/config.js';
 import { MAX_LINE } from '../src/warehouse/duckdb/load-sql.js';
-import { DuckDbWarehouse, sizeInBytes } from '../src/warehouse/duckdb/warehouse.js';
+import { DuckDbWarehouse } from '../src/warehouse/duckdb/warehouse.js';
 import { queryDuck, runCli, tempDir, writeConfig } from './support/workspace.js';
 
 /**

@@ -12,15 +12,23 @@ import type { WarehouseCapabilities } from '../../core/warehouse.js';
  */
 export const DEFAULT_LOAD_MEMORY_LIMIT = '64MB';
 
+/** A DuckDB size: `64MB`, `1.5GB`, `512MiB` (KB… are powers of 1000, KiB… of 1024). */
+const DUCKDB_SIZE = /^(\d+(?:\.\d+)?)\s*([KMGT])(i?)B$/i;
+
+/** A DuckDB size in bytes; undefined for anything else. */
+export function sizeInBytes(size: string): number | undefined {
+  const m = DUCKDB_SIZE.exec(size.trim());
+  if (!m) return undefined;
+  const power = 'KMGT'.indexOf((m[2] as string).toUpperCase()) + 1;
+  return Number(m[1]) * (m[3] ? 1024 : 1000) ** power;
+}
+
 export const duckdbConfigSchema = z.strictObject({
   type: z.literal('duckdb'),
   /** Relative to the config file's folder. */
   path: z.string().min(1).default('./warehouse.duckdb'),
   /** DuckDB's memory cap, e.g. `512MB`, `2GB` (default: 64MB for loads, DuckDB's default for models). */
-  memory_limit: z
-    .string()
-    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB or 2GB')
-    .optional(),
+  memory_limit: z.string().regex(DUCKDB_SIZE, 'a size such as 256MB or 2GB').optional(),
 });
 
 export type DuckdbConfig = z.infer<typeof duckdbConfigSchema>;

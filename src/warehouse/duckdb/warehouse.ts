@@ -12,7 +12,7 @@ import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, Tabl
 import { describeGroup, localFile, pendingBatches } from '../ledger-rules.js';
 import { schemaResults, trackSchema } from '../schema-learn.js';
 import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
-import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './config.js';
+import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES, sizeInBytes } from './config.js';
 import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, readDuckLedgerOf, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
 import { type BatchSource, groupLoadSql, lineReader, NOTES } from './load-sql.js';
@@ -341,14 +341,6 @@ export class DuckDbWarehouse implements Warehouse {
     this.#conn.closeSync();
     this.#instance.closeSync();
   }
-}
-
-/** A DuckDB size (`64MB`, `1.5GB`, `512MiB`: KB… are powers of 1000, KiB… of 1024) in bytes; undefined for anything else. */
-export function sizeInBytes(size: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(K|M|G|T)(i?)B$/i.exec(size.trim());
-  if (!m) return undefined;
-  const power = 'KMGT'.indexOf((m[2] as string).toUpperCase()) + 1;
-  return Number(m[1]) * (m[3] ? 1024 : 1000) ** power;
 }
 
 /** The group needed more than the raised cap too: only a larger `memory_limit` (raised 4× in turn) can load it. */
