@@ -83,7 +83,7 @@ export async function loadStream(
         log.warn(detail, 'load.memory.raised');
         report.warnings.push({
           code: 'load_memory_raised',
-          message: `${group[0]!.key}${group.length > 1 ? ` (+${group.length - 1})` : ''}: rows too dense with values for the warehouse's memory_limit; loaded with ${raised}`,
+          message: `${groupLabel(group)}: rows too dense with values for the warehouse's memory_limit; loaded with ${raised}`,
           detail,
         });
       }
@@ -94,7 +94,7 @@ export async function loadStream(
     } catch (error) {
       const e = toSluiceError(error, { source, stream: spec.name });
       if (e.fatal) throw e;
-      report.errors.push(errorEntry(group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`, e));
+      report.errors.push(errorEntry(groupLabel(group), e));
       progress.report({ type: 'step.advanced', ...at, failed: group.length });
       log.error({ batches: group.map((g) => g.key).slice(0, 5), error: e.message }, 'load.batch.failed');
     } finally {
@@ -134,6 +134,8 @@ interface Prepared {
 
 const nothing = async () => {};
 
+/** A group in the run record: its first batch, and how many more. */
+const groupLabel = (group: readonly PlannedBatch[]): string => (group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`);
 /** A batch as the warehouse reads it: from storage with the store's checksum, or from a local file hashed as it is read. */
 async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBatch, tempDir: string): Promise<Prepared> {
   const batch = { key: o.key, version: o.version, size: o.size, partitionMs: o.partitionMs };
