@@ -149,18 +149,17 @@ export const fingerprintSql = (tree: Tree): string => `hash(${typesExpr(tree)}, 
 async function check(conn: DuckDBConnection, tree: Tree, slices: number): Promise<{ observed: Observed; novel: string[] }> {
   const observed: Observed = new Map();
   const novel: string[] = [];
-  const groups = new Map<string, { rows: number; first: number; minF: number; maxF: number; rep: DuckDBValue[] }>();
+  const groups = new Map<string, { rows: number; first: number; minF: number; maxF: number; typeList: DuckDBValue; keyList: DuckDBValue }>();
   for (let slice = 0; slice < slices; slice++) {
     const reader = await conn.runAndReadAll(
       `SELECT sig, count(*), min(pos), min(f), max(f), ${typesExpr(tree, 'arg_min(j, pos)')}, ${keysExpr(tree, 'arg_min(j, pos)')}
          FROM (SELECT ${fingerprintSql(tree)} AS sig, f * 4294967296 + line_no AS pos, f, j ${GOOD}${sliceOf(slices, slice)}) GROUP BY sig`,
     );
     for (const [sig, n, first, f0, f1, typeList, keyList] of reader.getRows()) {
-      merge(groups, String(sig), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1), rep: [typeList ?? null, keyList ?? null] });
+      merge(groups, String(sig), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1), typeList: typeList ?? null, keyList: keyList ?? null });
     }
   }
-  for (const [sig, { rows: n, first, minF: f0, maxF: f1, rep }] of groups) {
-    const [typeList, keyList] = rep;
+  for (const [sig, { rows: n, first, minF: f0, maxF: f1, typeList, keyList }] of groups) {
     const types = list(typeList).map((x) => (x == null ? undefined : jsonType(String(x))));
     const keys = list(keyList).map((x) => (x == null ? undefined : list(x).length));
     const present = tree.present(types);
