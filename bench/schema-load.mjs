@@ -18,6 +18,7 @@ import { DEFAULT_CONTRACT } from '../dist/core/schema.js';
 import { DEFAULT_LOAD_MEMORY_LIMIT } from '../dist/warehouse/duckdb/config.js';
 import { fingerprintSql } from '../dist/warehouse/duckdb/schema-sql.js';
 import { guideSchema, knownTree } from '../dist/warehouse/schema-rows.js';
+import { quoteLiteral } from '../dist/warehouse/sql.js';
 import { writeData } from './support/github-events.mjs';
 import { runSluice } from './support/measure.mjs';
 import { query, startServer } from './support/postgres.mjs';
@@ -62,7 +63,6 @@ async function compare(label, dir, lake, warehouse, fresh, rows) {
 /** The stream's known schema laid out as the load checks it, from `sluice._schema`'s paths and types. */
 const treeOf = (rows) => knownTree(guideSchema(rows.flatMap(([path, types]) => types.map((t) => [String(path), t]))), DEFAULT_CONTRACT.maxDepth);
 
-const lit = (x) => `'${x.replaceAll("'", "''")}'`;
 const seconds = (ms) => (ms / 1000).toFixed(2);
 const share = (ms, load) => `${((ms / load) * 100).toFixed(0)}%`;
 
@@ -107,7 +107,7 @@ async function pgFloor(url, untrackedMs) {
     // OFFSET 0 keeps the planner from dropping the unused expressions.
     const over = (exprs) => bestOf(() => c.query(`SELECT count(*) FROM (SELECT ${exprs} AS x FROM raw.github_events s OFFSET 0) x WHERE x IS NOT NULL`));
     const scan = await over('s.data');
-    const probes = (await over(`concat(${paths.map((p) => `(s.data #> ARRAY[${p.map(lit).join(', ')}]::text[]) IS NULL`).join(', ')})`)) - scan;
+    const probes = (await over(`concat(${paths.map((p) => `(s.data #> ARRAY[${p.map(quoteLiteral).join(', ')}]::text[]) IS NULL`).join(', ')})`)) - scan;
     console.log(
       `postgres floor: probing the ${paths.length} known paths of every row ${seconds(probes)} s (${share(probes, untrackedMs)} of the untracked load), ` +
         `${((probes / paths.length / untrackedMs) * 100).toFixed(1)}% per path`,
