@@ -41,7 +41,7 @@ export interface FrozenRule {
   reason: string;
 }
 
-/** What a warehouse provides, inside the load's transaction, over the group's staged rows. */
+/** What a warehouse provides over the group's staged rows; `write` runs inside the load's transaction. */
 export interface SchemaSession {
   known(): Promise<Map<string, SchemaField>>;
   observe(known: ReadonlyMap<string, SchemaField>, maxDepth: number): Promise<Observed>;
@@ -94,6 +94,26 @@ const FREEZE_PASSES = 3;
  * baseline: it sets the schema and reports no drift.
  */
 export async function trackSchema(db: SchemaSession, o: TrackOptions): Promise<TrackResult> {
+  const learnt = await learnSchema(db, o);
+  await writeSchema(db, learnt);
+  return learnt;
+}
+
+/** What a group teaches, with the fields to write: `learnSchema` without the write. */
+export interface Learnt extends TrackResult {
+  fields: SchemaField[];
+}
+
+/** Writes what `learnSchema` found, in the load's transaction. */
+export async function writeSchema(db: Pick<SchemaSession, 'write'>, l: Learnt): Promise<void> {
+  if (l.fields.length > 0 || l.changes.length > 0) await db.write(l.fields, l.changes);
+}
+
+/**
+ * `trackSchema` without its write: a warehouse that reads the stage on a connection of its own,
+ * beside the load's transaction, writes the result in that transaction afterwards.
+ */
+export async function learnSchema(db: Omit<SchemaSession, 'write'>, o: TrackOptions): Promise<Learnt> {
   const known = await db.known();
   const baseline = known.size === 0;
   const frozen = new Map<number, number>();
@@ -128,8 +148,7 @@ export async function trackSchema(db: SchemaSession, o: TrackOptions): Promise<T
       at,
     }),
   );
-  if (fields.length > 0 || changes.length > 0) await db.write(fields, changes);
-  return { changes, frozen, untracked };
+  return { fields, changes, frozen, untracked };
 }
 
 /** Drops the newest new paths past MAX_PATHS from what was observed; returns how many. */

@@ -2,7 +2,15 @@ import type { BatchToLoad, TableSpec } from '../../core/warehouse.js';
 import { REJECT } from '../reject-reasons.js';
 import { quoteIdent as qi, quoteLiteral as ql, timestampText } from '../sql.js';
 
-const STAGE = '_sluice_stage';
+/**
+ * An in-memory database beside the warehouse, attached to the instance so that every connection
+ * of it sees what it holds: the group's stage lives there, read by the load's transaction and, at
+ * the same time, by the schema check on a connection of its own (warehouse.ts). Like a temp table,
+ * what outgrows the cap spills to the temp directory, and nothing of it outlives the process.
+ */
+export const SCRATCH = '_sluice_scratch';
+/** The group's lines, one row each: `reason` NULL for a good row, whose JSON is `j`. */
+export const STAGE = `${SCRATCH}.stage`;
 export const NOTES = '_sluice_notes';
 /**
  * The longest line DuckDB reads (4 MiB). Its read buffer is that size, and parsing a line takes
@@ -80,9 +88,7 @@ export function groupLoadSql(o: {
                       FROM (${scans})
                       WHERE line IS NOT NULL AND ${notBlank('line')}${sliceOf(slices, slice)})) s
           ${anyNotes ? `LEFT JOIN ${NOTES} nt ON nt.f = s.f AND nt.line_no = s.line_no` : ''})`;
-  const stage = Array.from({ length: slices }, (_, i) =>
-    i === 0 ? `CREATE OR REPLACE TEMP TABLE ${STAGE} AS ${select(i)}` : `INSERT INTO ${STAGE} ${select(i)}`,
-  );
+  const stage = Array.from({ length: slices }, (_, i) => (i === 0 ? `CREATE OR REPLACE TABLE ${STAGE} AS ${select(i)}` : `INSERT INTO ${STAGE} ${select(i)}`));
   const counts = `SELECT f, count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL),
       (SELECT count(DISTINCT (${ks.join(', ')})) FROM ${STAGE} WHERE reason IS NULL) FROM ${STAGE} GROUP BY f`;
   // A file's batch key and hour, looked up by its number: a join with a VALUES list would build its
@@ -137,7 +143,6 @@ export function groupLoadSql(o: {
            .join(', ')}
        ON CONFLICT (batch_key) DO UPDATE SET version = excluded.version, checksum = excluded.checksum, size = excluded.size, rows = excluded.rows,
          rejected = excluded.rejected, run_id = excluded.run_id, loaded_at = excluded.loaded_at`,
-      `DROP TABLE ${STAGE}`,
     ];
   };
   return { stage, counts, apply };

@@ -3,7 +3,7 @@ import { isJsonType, type JsonType, type SchemaChange, type SchemaField, type St
 import { addStructure, type FrozenRule, type Observed, type SchemaSession } from '../schema-learn.js';
 import { fieldsFromRows, guideSchema, ISO_TIME, knownTree, type SchemaRow, structureTypes, WITH_OFFSET } from '../schema-rows.js';
 import { quoteLiteral as ql } from '../sql.js';
-import { type BatchSource, lineReader, sliceOf } from './load-sql.js';
+import { type BatchSource, lineReader, STAGE, sliceOf } from './load-sql.js';
 
 /** DESIGN §9 tables, as DuckDB creates them. */
 export const SCHEMA_SETUP = [
@@ -40,14 +40,13 @@ const DUCK_NAMES: Record<JsonType, string[]> = {
   null: ['NULL'],
 };
 
-const STAGE = '_sluice_stage';
 const GOOD = `FROM ${STAGE} WHERE reason IS NULL`;
 const num = (v: DuckDBValue | undefined) => Number(v ?? 0);
 const list = (v: DuckDBValue | undefined): DuckDBValue[] => [...((v as { items?: DuckDBValue[] } | null)?.items ?? [])];
 const text = (v: DuckDBValue | undefined) => (v == null ? null : String(v));
 
 /** The schema session of a DuckDB load. */
-export interface DuckSchemaSession extends SchemaSession {
+export interface DuckSchemaSession extends Omit<SchemaSession, 'write'> {
   /**
    * Before the load's transaction: at a stream's baseline (nothing known yet), reads the shapes of
    * the first lines of the group's first batch to guide the fingerprint, so that only the rows
@@ -58,8 +57,9 @@ export interface DuckSchemaSession extends SchemaSession {
 }
 
 /**
- * The load transaction's view of the schema, over the group's stage (`_sluice_stage`: one row per
- * line, `reason` NULL for a good row whose JSON is `j`). A group usually brings nothing new, so
+ * The schema check of a DuckDB load, over the group's stage (`STAGE`: one row per line, `reason`
+ * NULL for a good row whose JSON is `j`), on a connection beside the load's transaction (which
+ * writes what it learnt: `writeDuckSchema`). A group usually brings nothing new, so
  * each good row gets a fingerprint: a hash of the types of the known paths and of the keys of the
  * known objects. The rows are grouped by it, in the query that computes it, and the first row of
  * each group tells what they all carry. (Computed in the grouping rather than kept in the stage:
@@ -115,24 +115,31 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
       }
       return out;
     },
-
-    async write(fields, changes) {
-      if (fields.length > 0) {
-        await conn.run(
-          `INSERT INTO sluice._schema (source, stream, path, types, rows, type_rows, first_batch, last_batch, first_seen_at, last_seen_at)
-             VALUES ${fields.map((f) => fieldValues(source, stream, f)).join(',\n')}
-           ON CONFLICT (source, stream, path) DO UPDATE SET types = excluded.types, rows = excluded.rows, type_rows = excluded.type_rows,
-             last_batch = excluded.last_batch, last_seen_at = excluded.last_seen_at`,
-        );
-      }
-      if (changes.length > 0) {
-        await conn.run(
-          `INSERT INTO sluice._schema_changes (source, stream, path, kind, types_before, types_after, batch_key, line_number, run_id, changed_at)
-             VALUES ${changes.map(changeValues).join(',\n')}`,
-        );
-      }
-    },
   };
+}
+
+/** `SchemaSession.write` for DuckDB: the stream's fields and drift, in the load's transaction (on its connection, not the session's). */
+export async function writeDuckSchema(
+  conn: DuckDBConnection,
+  source: string,
+  stream: string,
+  fields: readonly SchemaField[],
+  changes: readonly SchemaChange[],
+): Promise<void> {
+  if (fields.length > 0) {
+    await conn.run(
+      `INSERT INTO sluice._schema (source, stream, path, types, rows, type_rows, first_batch, last_batch, first_seen_at, last_seen_at)
+           VALUES ${fields.map((f) => fieldValues(source, stream, f)).join(',\n')}
+         ON CONFLICT (source, stream, path) DO UPDATE SET types = excluded.types, rows = excluded.rows, type_rows = excluded.type_rows,
+           last_batch = excluded.last_batch, last_seen_at = excluded.last_seen_at`,
+    );
+  }
+  if (changes.length > 0) {
+    await conn.run(
+      `INSERT INTO sluice._schema_changes (source, stream, path, kind, types_before, types_after, batch_key, line_number, run_id, changed_at)
+           VALUES ${changes.map(changeValues).join(',\n')}`,
+    );
+  }
 }
 
 type Tree = ReturnType<typeof knownTree>;

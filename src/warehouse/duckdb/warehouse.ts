@@ -10,14 +10,14 @@ import type { SqlTarget } from '../../core/sql-target.js';
 import { rawTableName } from '../../core/tables.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
 import { describeGroup, localFile, pendingBatches } from '../ledger-rules.js';
-import { schemaResults, trackSchema } from '../schema-learn.js';
+import { learnSchema, schemaResults, writeSchema } from '../schema-learn.js';
 import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
 import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES, sizeInBytes } from './config.js';
 import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, readDuckLedgerOf, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
-import { type BatchSource, groupLoadSql, lineReader, NOTES } from './load-sql.js';
+import { type BatchSource, type GroupBatch, groupLoadSql, lineReader, NOTES, SCRATCH, STAGE } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
-import { duckSchemaSession, readDuckSchema, readDuckSchemaChanges, readDuckTimeFields, SCHEMA_SETUP } from './schema-sql.js';
+import { duckSchemaSession, readDuckSchema, readDuckSchemaChanges, readDuckTimeFields, SCHEMA_SETUP, writeDuckSchema } from './schema-sql.js';
 import { DuckDbSqlTarget } from './sql-target.js';
 
 const SETUP = [
@@ -35,6 +35,14 @@ const ROW_GROUP_SIZE = 8192;
 const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message);
 const isOutOfMemory = (error: unknown) => /Out of Memory Error/i.test((error as Error).message);
 
+/**
+ * Passes the schema check takes over the stage at least. It shares the memory cap with the load's
+ * insert, which runs at the same time: in one pass, the check's JSON working memory (in 16 MiB
+ * blocks) did not fit beside the insert under the default cap; in two, each pass holds half as
+ * many parsed rows (see `sliceOf`).
+ */
+const SIDE_SLICES = 2;
+
 /** Passes a group is staged in when a vector of its rows does not fit under the cap, narrower each time (see `sliceOf`). */
 const NARROWER = [1, 8, 64];
 
@@ -49,6 +57,8 @@ export class DuckDbWarehouse implements Warehouse {
   readonly capabilities = DUCKDB_CAPABILITIES;
   readonly #instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
+  /** Reads the stage for the schema check while `#conn` writes it to the table (see #stageAndLoad). */
+  readonly #side: DuckDBConnection;
   readonly #tables = new Set<string>();
   readonly #targets = new Set<DuckDbSqlTarget>();
   /** The table the last load wrote: a load of another one follows a fetch, whose garbage goes first. */
@@ -62,9 +72,10 @@ export class DuckDbWarehouse implements Warehouse {
   /** The load's cap, and what models get instead while a SQL target is open. */
   readonly #settings: WorkSettings;
 
-  private constructor(instance: DuckDBInstance, conn: DuckDBConnection, tempDir: string, settings: WorkSettings) {
+  private constructor(instance: DuckDBInstance, conn: DuckDBConnection, side: DuckDBConnection, tempDir: string, settings: WorkSettings) {
     this.#instance = instance;
     this.#conn = conn;
+    this.#side = side;
     this.#tempDir = tempDir;
     this.#settings = settings;
   }
@@ -76,6 +87,7 @@ export class DuckDbWarehouse implements Warehouse {
     collectGarbage();
     let instance: DuckDBInstance;
     let conn: DuckDBConnection;
+    let side: DuckDBConnection;
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
       const { DuckDBInstance } = await duckdb();
@@ -91,6 +103,9 @@ export class DuckDbWarehouse implements Warehouse {
       // (about 120,000 by default) waiting in memory.
       await conn.run(`ATTACH ${ql(file)} AS warehouse (ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`);
       await conn.run('USE warehouse');
+      await conn.run(`ATTACH ':memory:' AS ${SCRATCH}`);
+      side = await instance.connect();
+      await side.run('USE warehouse');
     } catch (error) {
       const busy = /lock/i.test((error as Error).message);
       throw new SluiceError('warehouse_unreachable', `cannot open the DuckDB warehouse ${file}: ${(error as Error).message.split('\n')[0]}`, {
@@ -99,7 +114,7 @@ export class DuckDbWarehouse implements Warehouse {
       });
     }
     const modelSettings = { memoryLimit: o.memoryLimit ?? `${Math.floor((os.totalmem() * 0.8) / 2 ** 20)}MB`, threads: os.availableParallelism() };
-    const wh = new DuckDbWarehouse(instance, conn, o.tempDir ?? os.tmpdir(), { memoryLimit, modelSettings });
+    const wh = new DuckDbWarehouse(instance, conn, side, o.tempDir ?? os.tmpdir(), { memoryLimit, modelSettings });
     for (const sql of SETUP) await conn.run(sql);
     return wh;
   }
@@ -187,8 +202,10 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * One attempt at the group in one transaction. The ledger is read again inside it: a batch it
-   * holds by now with the same content is skipped, not loaded twice.
+   * One attempt at the group in one transaction. The group is staged before the transaction
+   * (a transaction writes to one database, and the stage is in the scratch one), so the ledger is
+   * read again inside it: a batch it holds by now with the same content would be loaded twice, so
+   * the attempt starts over without it.
    */
   async #loadOnce(
     table: string,
@@ -198,56 +215,87 @@ export class DuckDbWarehouse implements Warehouse {
     cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
     slices: number,
   ): Promise<LoadResult[] | { unreadable: Error }> {
-    if (batches.length === 0) return [];
-    await releaseMemory(this.#conn); // what the last group freed
-    // DESIGN §9: the schema learns from the staged rows, fingerprinting each row's shape against the schema known so far (schema-sql.ts).
-    const contract = t.schema ?? DEFAULT_CONTRACT;
-    const schema = contract.track ? duckSchemaSession(this.#conn, t.source, t.stream, slices) : undefined;
-    const first = batches[0] as BatchToLoad;
-    await schema?.guide(cleaned.get(first.key)?.source ?? { file: localFile(first), compression: 'gzip' }, contract.maxDepth);
-    await this.#conn.run('BEGIN TRANSACTION');
-    try {
-      const ledger = await readDuckLedgerOf(
-        this.#conn,
-        batches.map((b) => b.key),
-      );
-      const todo = pendingBatches(t.mode, batches, ledger);
-      if (todo.length === 0) {
-        await this.#conn.run('COMMIT');
-        return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
-      }
-      const group = todo.map((batch) => ({
-        batch,
-        source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
-      }));
-      const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', slices });
-      if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
-      await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
+    const keys = batches.map((b) => b.key);
+    for (;;) {
+      await releaseMemory(this.#conn); // what the last group freed
+      const todo = pendingBatches(t.mode, batches, await readDuckLedgerOf(this.#conn, keys));
+      if (todo.length === 0) return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
       try {
-        for (const statement of sql.stage) await this.#conn.run(statement);
-      } catch (error) {
-        if (isUnreadable(error)) {
-          await this.#conn.run('ROLLBACK').catch(() => {});
-          return { unreadable: error as Error };
-        }
-        throw error;
+        const done = await this.#stageAndLoad(table, t, todo, runId, cleaned, slices);
+        if (!done) continue;
+        if ('unreadable' in done) return done;
+        return batches.map((b) => done.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
+      } finally {
+        await this.#conn.run(`DROP TABLE IF EXISTS ${STAGE}`);
       }
-      // The schema learns from the staged rows (a frozen contract rejects lines there first).
-      const learnt = schema
-        ? await trackSchema(schema, { source: t.source, stream: t.stream, contract, batches: todo.map((b) => b.key), runId, now: new Date() })
-        : undefined;
+    }
+  }
+
+  /**
+   * Stages `todo` and loads it in one transaction; undefined when the ledger changed meanwhile.
+   * DESIGN §9: the schema learns from the staged rows on the side connection, while the load's
+   * transaction writes them on the main one, each on a core of its own; its result is written in
+   * the transaction before the commit. A frozen contract moves lines out of the stage first, so
+   * then the transaction waits for it.
+   */
+  async #stageAndLoad(
+    table: string,
+    t: TableSpec,
+    todo: readonly BatchToLoad[],
+    runId: string,
+    cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
+    slices: number,
+  ): Promise<Map<string, LoadResult> | { unreadable: Error } | undefined> {
+    const todoKeys = todo.map((b) => b.key);
+    const group = todo.map((batch) => ({
+      batch,
+      source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
+    }));
+    const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', slices });
+    const contract = t.schema ?? DEFAULT_CONTRACT;
+    const schema = contract.track ? duckSchemaSession(this.#side, t.source, t.stream, Math.max(slices, SIDE_SLICES)) : undefined;
+    await schema?.guide((group[0] as GroupBatch).source, contract.maxDepth);
+    await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
+    try {
+      for (const statement of sql.stage) await this.#conn.run(statement);
+    } catch (error) {
+      if (isUnreadable(error)) return { unreadable: error as Error };
+      throw error;
+    }
+    const learning = schema
+      ? settle(learnSchema(schema, { source: t.source, stream: t.stream, contract, batches: todoKeys, runId, now: new Date() }))
+      : undefined;
+    if (learning && (contract.newFields === 'freeze' || contract.typeChanges === 'freeze')) unwrap(await learning);
+    let open = false;
+    try {
+      await this.#conn.run('BEGIN TRANSACTION');
+      open = true;
+      const again = pendingBatches(t.mode, todo, await readDuckLedgerOf(this.#conn, todoKeys));
+      if (again.length !== todo.length) {
+        await this.#conn.run('ROLLBACK');
+        open = false;
+        await learning;
+        return undefined;
+      }
+      if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
       const perFile = new Map<number, { rows: number; rejected: number }>();
       let distinct = 0;
+      // Lines a frozen contract rejected are rejects by now: they are counted as such.
       for (const [f, good, bad, keys] of (await this.#conn.runAndReadAll(sql.counts)).getRows()) {
         perFile.set(Number(f), { rows: Number(good), rejected: Number(bad) });
         distinct = Number(keys);
       }
       for (const statement of sql.apply({ perFile, distinct })) await this.#conn.run(statement);
+      const learnt = learning ? unwrap(await learning) : undefined;
+      if (learnt) await writeSchema({ write: (fields, changes) => writeDuckSchema(this.#conn, t.source, t.stream, fields, changes) }, learnt);
       await this.#conn.run('COMMIT');
-      const byKey = new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(learnt, b.key, f) }]));
-      return batches.map((b) => byKey.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
+      open = false;
+      return new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(learnt, b.key, f) }]));
     } catch (error) {
-      await this.#conn.run('ROLLBACK').catch(() => {});
+      if (open) await this.#conn.run('ROLLBACK').catch(() => {});
+      // The side connection is done before anything else runs; out of memory on either side means narrower passes (see load).
+      const side = await learning;
+      if (side && !side.ok && isOutOfMemory(side.error) && !isOutOfMemory(error)) throw side.error;
       throw error;
     }
   }
@@ -338,6 +386,7 @@ export class DuckDbWarehouse implements Warehouse {
   async close(): Promise<void> {
     for (const target of [...this.#targets]) await target.close();
     await this.#restoring;
+    this.#side.closeSync();
     this.#conn.closeSync();
     this.#instance.closeSync();
   }
@@ -351,6 +400,21 @@ function outOfMemory(batches: readonly BatchToLoad[], raised: string, cause: unk
     context: group.context,
     cause,
   });
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so one left waiting while other work runs is never an unhandled rejection. */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
 }
 
 /** Relaunches DuckDB's worker threads, which flushes its allocator and trims the C heap (see core/memory.ts). */
