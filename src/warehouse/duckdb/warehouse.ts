@@ -226,7 +226,8 @@ export class DuckDbWarehouse implements Warehouse {
         if ('unreadable' in done) return done;
         return batches.map((b) => done.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
       } finally {
-        await this.#conn.run(`DROP TABLE IF EXISTS ${STAGE}`);
+        // Scratch only: the next group replaces it anyway, so a failure here must not hide the load's.
+        await this.#conn.run(`DROP TABLE IF EXISTS ${STAGE}`).catch(() => {});
       }
     }
   }
