@@ -4,20 +4,19 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.js';
 import { makeTempDir } from '../../core/fs/temp-files.js';
-import { collectGarbage, releaseNativeMemory } from '../../core/memory.js';
-import { DEFAULT_CONTRACT } from '../../core/schema.js';
+import { collectGarbage } from '../../core/memory.js';
 import type { SqlTarget } from '../../core/sql-target.js';
 import { rawTableName } from '../../core/tables.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
-import { describeGroup, localFile, pendingBatches } from '../ledger-rules.js';
-import { learnSchema, schemaResults, writeSchema } from '../schema-learn.js';
+import { describeGroup, localFile } from '../ledger-rules.js';
 import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
 import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES, sizeInBytes } from './config.js';
-import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, readDuckLedgerOf, recordDuckVersions } from './ledger.js';
+import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
-import { type BatchSource, type GroupBatch, groupLoadSql, lineReader, NOTES, SCRATCH, STAGE } from './load-sql.js';
+import { isOutOfMemory, isUnreadable, loadGroup, releaseMemory } from './load-group.js';
+import { type BatchSource, lineReader, SCRATCH } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
-import { duckSchemaSession, readDuckSchema, readDuckSchemaChanges, readDuckTimeFields, SCHEMA_SETUP, writeDuckSchema } from './schema-sql.js';
+import { readDuckSchema, readDuckSchemaChanges, readDuckTimeFields, SCHEMA_SETUP } from './schema-sql.js';
 import { DuckDbSqlTarget } from './sql-target.js';
 
 const SETUP = [
@@ -31,17 +30,6 @@ const SETUP = [
 ];
 
 const ROW_GROUP_SIZE = 8192;
-
-const isUnreadable = (error: unknown) => /Invalid Input Error|CSV Error|unicode/i.test((error as Error).message);
-const isOutOfMemory = (error: unknown) => /Out of Memory Error/i.test((error as Error).message);
-
-/**
- * Passes the schema check takes over the stage at least. It shares the memory cap with the load's
- * insert, which runs at the same time: in one pass, the check's JSON working memory (in 16 MiB
- * blocks) did not fit beside the insert under the default cap; in two, each pass holds half as
- * many parsed rows (see `sliceOf`).
- */
-const SIDE_SLICES = 2;
 
 /** Passes a group is staged in when a vector of its rows does not fit under the cap, narrower each time (see `sliceOf`). */
 const NARROWER = [1, 8, 64];
@@ -155,7 +143,7 @@ export class DuckDbWarehouse implements Warehouse {
       for (;;) {
         let attempt: LoadResult[] | { unreadable: Error };
         try {
-          attempt = await this.#loadOnce(table, t, batches, runId, cleaned, slices);
+          attempt = await loadGroup({ conn: this.#conn, side: this.#side }, table, t, batches, runId, cleaned, slices);
         } catch (error) {
           // Rows dense with values (long arrays of numbers) can need more than the cap while they
           // are parsed: stage them in narrow passes, then, if a single row still needs more, with
@@ -201,106 +189,6 @@ export class DuckDbWarehouse implements Warehouse {
     return raised;
   }
 
-  /**
-   * One attempt at the group in one transaction. The group is staged before the transaction
-   * (a transaction writes to one database, and the stage is in the scratch one), so the ledger is
-   * read again inside it: a batch it holds by now with the same content would be loaded twice, so
-   * the attempt starts over without it.
-   */
-  async #loadOnce(
-    table: string,
-    t: TableSpec,
-    batches: readonly BatchToLoad[],
-    runId: string,
-    cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
-    slices: number,
-  ): Promise<LoadResult[] | { unreadable: Error }> {
-    const keys = batches.map((b) => b.key);
-    for (;;) {
-      await releaseMemory(this.#conn); // what the last group freed
-      const todo = pendingBatches(t.mode, batches, await readDuckLedgerOf(this.#conn, keys));
-      if (todo.length === 0) return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
-      try {
-        const done = await this.#stageAndLoad(table, t, todo, runId, cleaned, slices);
-        if (!done) continue;
-        if ('unreadable' in done) return done;
-        return batches.map((b) => done.get(b.key) ?? { rows: 0, rejected: 0, skipped: true });
-      } finally {
-        // Scratch only: the next group replaces it anyway, so a failure here must not hide the load's.
-        await this.#conn.run(`DROP TABLE IF EXISTS ${STAGE}`).catch(() => {});
-      }
-    }
-  }
-
-  /**
-   * Stages `todo` and loads it in one transaction; undefined when the ledger changed meanwhile.
-   * DESIGN §9: the schema learns from the staged rows on the side connection, while the load's
-   * transaction writes them on the main one, each on a core of its own; its result is written in
-   * the transaction before the commit. A frozen contract moves lines out of the stage first, so
-   * then the transaction waits for it.
-   */
-  async #stageAndLoad(
-    table: string,
-    t: TableSpec,
-    todo: readonly BatchToLoad[],
-    runId: string,
-    cleaned: ReadonlyMap<string, { source: BatchSource; notes: Note[] }>,
-    slices: number,
-  ): Promise<Map<string, LoadResult> | { unreadable: Error } | undefined> {
-    const todoKeys = todo.map((b) => b.key);
-    const group = todo.map((batch) => ({
-      batch,
-      source: cleaned.get(batch.key)?.source ?? { file: localFile(batch), compression: 'gzip' as const, notes: false },
-    }));
-    const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', slices });
-    const contract = t.schema ?? DEFAULT_CONTRACT;
-    const schema = contract.track ? duckSchemaSession(this.#side, t.source, t.stream, Math.max(slices, SIDE_SLICES)) : undefined;
-    await schema?.guide((group[0] as GroupBatch).source, contract.maxDepth);
-    await this.#writeNotes(group.map((g) => cleaned.get(g.batch.key)?.notes ?? []));
-    try {
-      for (const statement of sql.stage) await this.#conn.run(statement);
-    } catch (error) {
-      if (isUnreadable(error)) return { unreadable: error as Error };
-      throw error;
-    }
-    const learning = schema
-      ? settle(learnSchema(schema, { source: t.source, stream: t.stream, contract, batches: todoKeys, runId, now: new Date() }))
-      : undefined;
-    if (learning && (contract.newFields === 'freeze' || contract.typeChanges === 'freeze')) unwrap(await learning);
-    let open = false;
-    try {
-      await this.#conn.run('BEGIN TRANSACTION');
-      open = true;
-      const again = pendingBatches(t.mode, todo, await readDuckLedgerOf(this.#conn, todoKeys));
-      if (again.length !== todo.length) {
-        await this.#conn.run('ROLLBACK');
-        open = false;
-        await learning;
-        return undefined;
-      }
-      if (t.mode === 'full') await this.#conn.run(`DELETE FROM ${table}`);
-      const perFile = new Map<number, { rows: number; rejected: number }>();
-      let distinct = 0;
-      // Lines a frozen contract rejected are rejects by now: they are counted as such.
-      for (const [f, good, bad, keys] of (await this.#conn.runAndReadAll(sql.counts)).getRows()) {
-        perFile.set(Number(f), { rows: Number(good), rejected: Number(bad) });
-        distinct = Number(keys);
-      }
-      for (const statement of sql.apply({ perFile, distinct })) await this.#conn.run(statement);
-      const learnt = learning ? unwrap(await learning) : undefined;
-      if (learnt) await writeSchema({ write: (fields, changes) => writeDuckSchema(this.#conn, t.source, t.stream, fields, changes) }, learnt);
-      await this.#conn.run('COMMIT');
-      open = false;
-      return new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(learnt, b.key, f) }]));
-    } catch (error) {
-      if (open) await this.#conn.run('ROLLBACK').catch(() => {});
-      // The side connection is done before anything else runs; out of memory on either side means narrower passes (see load).
-      const side = await learning;
-      if (side && !side.ok && isOutOfMemory(side.error) && !isOutOfMemory(error)) throw side.error;
-      throw error;
-    }
-  }
-
   /** The batches DuckDB's line reader refuses, each read alone. */
   async #unreadable(batches: readonly BatchToLoad[]): Promise<BatchToLoad[]> {
     const out: BatchToLoad[] = [];
@@ -312,14 +200,6 @@ export class DuckDbWarehouse implements Warehouse {
       }
     }
     return out;
-  }
-
-  async #writeNotes(perBatch: ReadonlyArray<readonly Note[]>): Promise<void> {
-    if (perBatch.every((notes) => notes.length === 0)) return;
-    await this.#conn.run(`CREATE OR REPLACE TEMP TABLE ${NOTES} (f INTEGER, line_no BIGINT, reason VARCHAR, line VARCHAR)`);
-    for (const [f, notes] of perBatch.entries()) {
-      for (const n of notes) await this.#conn.run(`INSERT INTO ${NOTES} VALUES ($1, $2, $3, $4)`, [f, n.lineNo, n.reason, n.line]);
-    }
   }
 
   /** Per-batch counts for `status`'s reconciliation. */
@@ -400,28 +280,5 @@ function outOfMemory(batches: readonly BatchToLoad[], raised: string, cause: unk
     hint: `a row of it holds more values than DuckDB can parse in ${raised} (about 16 bytes each); set warehouse.memory_limit to ${raised} or more and run again`,
     context: group.context,
     cause,
-  });
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A promise that never rejects, so one left waiting while other work runs is never an unhandled rejection. */
-function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-function unwrap<T>(s: Settled<T>): T {
-  if (!s.ok) throw s.error;
-  return s.value;
-}
-
-/** Relaunches DuckDB's worker threads, which flushes its allocator and trims the C heap (see core/memory.ts). */
-function releaseMemory(conn: DuckDBConnection): Promise<void> {
-  return releaseNativeMemory(async () => {
-    await conn.run('SET threads = 2');
-    await conn.run('SET threads = 1');
   });
 }
