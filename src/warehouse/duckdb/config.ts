@@ -4,11 +4,11 @@ import type { WarehouseCapabilities } from '../../core/warehouse.js';
 /**
  * DuckDB's memory cap while loading; `memory_limit` in the config changes it. A load streams, so a
  * small cap holds: what the stage does not fit spills to disk. DuckDB's JSON functions keep working
- * memory of their own, two at once while a group is staged (the cast and the key) and two while
- * its schema is checked; rows too dense with values for the cap are parsed in narrower passes or
- * with a larger cap for their group (warehouse.ts). Models (joins, aggregates over whole tables)
- * get DuckDB's own default, 80 % of the machine's memory, unless `memory_limit` is set, which then
- * applies to them too.
+ * memory of their own: two at once while a group is staged (the cast and the key), and two more
+ * for the schema check, which runs beside the insert in two passes. Rows too dense with values for
+ * the cap are parsed in narrower passes or with a larger cap for their group (warehouse.ts).
+ * Models (joins, aggregates over whole tables) get DuckDB's own default, 80 % of the machine's
+ * memory, unless `memory_limit` is set, which then applies to them too.
  */
 export const DEFAULT_LOAD_MEMORY_LIMIT = '64MB';
 
