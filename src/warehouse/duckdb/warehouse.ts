@@ -45,7 +45,7 @@ export class DuckDbWarehouse implements Warehouse {
   readonly capabilities = DUCKDB_CAPABILITIES;
   readonly #instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
-  /** Reads the stage for the schema check while `#conn` writes it to the table (see #stageAndLoad). */
+  /** Reads the stage for the schema check while `#conn` writes it to the table (see load-group.ts). */
   readonly #side: DuckDBConnection;
   readonly #tables = new Set<string>();
   readonly #targets = new Set<DuckDbSqlTarget>();
