@@ -92,14 +92,15 @@ export function duckSchemaSession(conn: DuckDBConnection, source: string, stream
       // The rows the check could not read (all of them at the baseline): their whole structure.
       const out: Observed = checked?.observed ?? new Map();
       const which = tree && checked ? ` AND ${fingerprintSql(tree)} IN (${checked.novel.join(', ')})` : '';
-      const structures = new Map<string, { rows: number; first: number; minF: number; maxF: number }>();
+      // addStructure sums what each pass saw of a structure (rows, earliest row, first and last batch).
       for (let slice = 0; slice < slices; slice++) {
         const reader = await conn.runAndReadAll(
           `SELECT json_structure(j) AS s, count(*), min(f * 4294967296 + line_no), min(f), max(f) ${GOOD}${which}${sliceOf(slices, slice)} GROUP BY s`,
         );
-        for (const [s, n, first, f0, f1] of reader.getRows()) merge(structures, String(s), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
+        for (const [s, n, first, f0, f1] of reader.getRows()) {
+          addStructure(out, structureTypes(JSON.parse(String(s)), maxDepth, jsonType), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
+        }
       }
-      for (const [s, g] of structures) addStructure(out, structureTypes(JSON.parse(s), maxDepth, jsonType), g);
       return out;
     },
 
@@ -155,33 +156,24 @@ export const fingerprintSql = (tree: Tree): string => `hash(${typesExpr(tree)}, 
  */
 async function check(conn: DuckDBConnection, tree: Tree, slices: number): Promise<{ observed: Observed; novel: string[] }> {
   const observed: Observed = new Map();
-  const novel: string[] = [];
-  const groups = new Map<string, { rows: number; first: number; minF: number; maxF: number; typeList: DuckDBValue; keyList: DuckDBValue }>();
+  const novel = new Set<string>();
+  // Every row of a fingerprint carries the same types and keys, so each pass reads a group alone;
+  // addStructure sums what the passes saw of it.
   for (let slice = 0; slice < slices; slice++) {
     const reader = await conn.runAndReadAll(
       `SELECT sig, count(*), min(pos), min(f), max(f), ${typesExpr(tree, 'arg_min(j, pos)')}, ${keysExpr(tree, 'arg_min(j, pos)')}
          FROM (SELECT ${fingerprintSql(tree)} AS sig, f * 4294967296 + line_no AS pos, f, j ${GOOD}${sliceOf(slices, slice)}) GROUP BY sig`,
     );
     for (const [sig, n, first, f0, f1, typeList, keyList] of reader.getRows()) {
-      merge(groups, String(sig), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1), typeList: typeList ?? null, keyList: keyList ?? null });
+      const types = list(typeList).map((x) => (x == null ? undefined : jsonType(String(x))));
+      const keys = list(keyList).map((x) => (x == null ? undefined : list(x).length));
+      const present = tree.present(types);
+      const unknownKey = tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index));
+      if (unknownKey || present.newObjects()) novel.add(String(sig));
+      else addStructure(observed, present.pairs(), { rows: num(n), first: num(first), minF: num(f0), maxF: num(f1) });
     }
   }
-  for (const [sig, { rows: n, first, minF: f0, maxF: f1, typeList, keyList }] of groups) {
-    const types = list(typeList).map((x) => (x == null ? undefined : jsonType(String(x))));
-    const keys = list(keyList).map((x) => (x == null ? undefined : list(x).length));
-    const present = tree.present(types);
-    const unknownKey = tree.objects.some((o, i) => present.isObject(o.index) && (keys[i] ?? 0) > present.children(o.index));
-    if (unknownKey || present.newObjects()) novel.push(sig);
-    else addStructure(observed, present.pairs(), { rows: n, first, minF: f0, maxF: f1 });
-  }
-  return { observed, novel };
-}
-
-/** Adds one slice's statistics of a group of rows to the group's (the earliest row stays its first). */
-function merge<G extends { rows: number; first: number; minF: number; maxF: number }>(groups: Map<string, G>, id: string, g: G): void {
-  const had = groups.get(id);
-  if (!had) groups.set(id, g);
-  else groups.set(id, { ...(g.first < had.first ? g : had), rows: had.rows + g.rows, minF: Math.min(had.minF, g.minF), maxF: Math.max(had.maxF, g.maxF) });
+  return { observed, novel: [...novel] };
 }
 
 /** Lines of the first batch whose shapes guide a baseline's fingerprint. */
