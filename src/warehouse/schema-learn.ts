@@ -95,18 +95,13 @@ const FREEZE_PASSES = 3;
  */
 export async function trackSchema(db: SchemaSession, o: TrackOptions): Promise<TrackResult> {
   const learnt = await learnSchema(db, o);
-  await writeSchema(db, learnt);
+  if (learnt.fields.length > 0 || learnt.changes.length > 0) await db.write(learnt.fields, learnt.changes);
   return learnt;
 }
 
 /** What a group teaches, with the fields to write: `learnSchema` without the write. */
 export interface Learnt extends TrackResult {
   fields: SchemaField[];
-}
-
-/** Writes what `learnSchema` found, in the load's transaction. */
-export async function writeSchema(db: Pick<SchemaSession, 'write'>, l: Learnt): Promise<void> {
-  if (l.fields.length > 0 || l.changes.length > 0) await db.write(l.fields, l.changes);
 }
 
 /**

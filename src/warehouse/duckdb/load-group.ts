@@ -3,7 +3,7 @@ import { releaseNativeMemory } from '../../core/memory.js';
 import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
 import { localFile, pendingBatches } from '../ledger-rules.js';
-import { learnSchema, schemaResults, writeSchema } from '../schema-learn.js';
+import { learnSchema, schemaResults } from '../schema-learn.js';
 import { readDuckLedgerOf } from './ledger.js';
 import { type BatchSource, type GroupBatch, groupLoadSql, NOTES, STAGE } from './load-sql.js';
 import type { Note } from './sanitize.js';
@@ -126,7 +126,7 @@ async function stageAndLoad(
     }
     for (const statement of sql.apply({ perFile, distinct })) await c.conn.run(statement);
     const learnt = learning ? unwrap(await learning) : undefined;
-    if (learnt) await writeSchema({ write: (fields, changes) => writeDuckSchema(c.conn, t.source, t.stream, fields, changes) }, learnt);
+    if (learnt) await writeDuckSchema(c.conn, t.source, t.stream, learnt.fields, learnt.changes);
     await c.conn.run('COMMIT');
     open = false;
     return new Map(todo.map((b, f) => [b.key, { ...(perFile.get(f) ?? { rows: 0, rejected: 0 }), ...schemaResults(learnt, b.key, f) }]));
