@@ -225,6 +225,18 @@ export function warehouseContract(name: string, fresh: () => Promise<WarehouseUn
       expect((await read(() => db.loads())).map((l) => [l.batch_key, l.rows, l.rejected])).toEqual([[b.key, 2, 7]]);
     });
 
+    it('a line of valid JSON that is not an object, or lacks its key, is a reject even when every other line is good', async () => {
+      for (const [bad, reason] of [
+        ['[1,2,3]', 'not a JSON object'],
+        [line({ other: true }), 'missing primary key: id'],
+      ] as const) {
+        const b = batch(events, [line({ id: `a-${reason}` }), bad, line({ id: `b-${reason}` })]);
+        expect(await load(events, [b])).toEqual([{ rows: 2, rejected: 1 }]);
+        const rejects = (await read(() => db.rejects())).filter((r) => r.batch_key === b.key);
+        expect(rejects.map((r) => [r.line_number, r.reason, r.line])).toEqual([[2, reason, bad]]);
+      }
+    });
+
     it('keeps every record exactly: escapes, unicode, CR and tab whitespace, nesting', async () => {
       const records = [
         { id: 'esc', s: 'tab\there "quoted" back\\slash \u2028 nul-escape-free', n: [1, 2.5, -3e-7, null, true] },

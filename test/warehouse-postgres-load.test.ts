@@ -53,6 +53,9 @@ async function expectExact(db: string): Promise<void> {
   const { ids, ledger } = await contents(db);
   expect(ids).toEqual(expected);
   expect(ledger).toEqual(batchKeys);
+  // A load's stage is a plain table, created and dropped in its transaction: a killed load leaves none.
+  const stages = await query<{ n: number }>(db, "SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE '\\_sluice\\_stage%'");
+  expect(stages[0]?.n).toBe(0);
 }
 
 /** Starts `sluice load github` and returns the process, so a test can kill it when it chooses. */

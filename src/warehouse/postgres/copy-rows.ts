@@ -27,13 +27,16 @@ const BACKSLASH = 0x5c;
 /**
  * The COPY text-format rows of a group of gzip JSON Lines batches, streamed: one file chunk at a
  * time, so memory stays flat whatever the batch size. Lines keep their numbers in the file;
- * blank lines are counted but not sent.
+ * blank lines are counted but not sent. `sent` receives how many rows each batch sent.
  */
-export async function* copyRows(files: readonly StageFile[], format: StageFormat): AsyncGenerator<Buffer> {
+export async function* copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>): AsyncGenerator<Buffer> {
   const out = new RowWriter(format);
   for (const f of files) {
     const lines = new LineSplitter();
-    const onLine = (n: number, line: Buffer) => out.line(f.b, n, line);
+    let rows = 0;
+    const onLine = (n: number, line: Buffer) => {
+      if (out.line(f.b, n, line)) rows++;
+    };
     try {
       for await (const chunk of gunzipChunks(f.file)) {
         lines.push(chunk, onLine);
@@ -43,6 +46,7 @@ export async function* copyRows(files: readonly StageFile[], format: StageFormat
       throw unreadableBatch(f.key, error);
     }
     lines.end(onLine);
+    sent?.set(f.b, rows);
     if (out.size > 0) yield out.take();
   }
 }
@@ -68,8 +72,9 @@ class RowWriter {
     return out;
   }
 
-  line(b: number, n: number, raw: Buffer): void {
-    if (isBlank(raw)) return;
+  /** Writes a line's row; false for a blank line, which has none. */
+  line(b: number, n: number, raw: Buffer): boolean {
+    if (isBlank(raw)) return false;
     let line = raw;
     let note: string | undefined;
     if (this.#format === 'text') {
@@ -87,6 +92,7 @@ class RowWriter {
     this.#escaped(line);
     if (this.#format === 'text') this.#pos += this.#buf.write(note === undefined ? '\t\\N' : `\t${note}`, this.#pos, 'utf8');
     this.#buf[this.#pos++] = NL;
+    return true;
   }
 
   /** COPY text format: a backslash, tab or CR in the data is written as an escape. */

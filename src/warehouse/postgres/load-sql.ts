@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rawTableName } from '../../core/tables.js';
 import type { TableSpec } from '../../core/warehouse.js';
 import { REJECT } from '../reject-reasons.js';
@@ -36,27 +37,30 @@ export function createTableSql(t: TableSpec): string {
 }
 
 const staged = (t: TableSpec) => t.primaryKey.map((_, i) => `_k${i}`);
-const goodRow = (t: TableSpec) => ['_obj', ...staged(t).map((k) => `${k} IS NOT NULL`)].join(' AND ');
 
 /**
- * The group's batches and its parsed rows; temp tables live until the transaction ends. The
- * stage works out each row's key (and whether it is an object) once, as the COPY writes it.
+ * A name for one transaction's stage: a plain (unlogged) table, not a temp one, because PostgreSQL
+ * scans temp tables in the leader only, and the schema check and the merge's probes run on
+ * parallel workers. Created and dropped inside the load's transaction, it is never committed: a
+ * killed load leaves nothing behind, and no other session ever sees it.
  */
-export const stageSql = (t: TableSpec): string[] => [
+export const stageName = (): string => `sluice._sluice_stage_${randomBytes(6).toString('hex')}`;
+
+/**
+ * The group's batches and its parsed rows. The stage works out each row's key once, as the COPY
+ * writes it; a line that is not an object or lacks its key fails the COPY (as bad JSON does), and
+ * sends the group to the checked path.
+ */
+export const stageSql = (t: TableSpec, stage: string): string[] => [
   'CREATE TEMP TABLE _sluice_batches (b int PRIMARY KEY, batch_key text NOT NULL, partition_at timestamp NOT NULL) ON COMMIT DROP',
-  `CREATE TEMP TABLE _sluice_stage (b int NOT NULL, n bigint NOT NULL, j jsonb NOT NULL,
-     _obj boolean GENERATED ALWAYS AS (jsonb_typeof(j) = 'object') STORED,
-     ${t.primaryKey.map((k, i) => `_k${i} text GENERATED ALWAYS AS (j ->> ${ql(k)}) STORED`).join(',\n     ')}) ON COMMIT DROP`,
+  `CREATE UNLOGGED TABLE ${stage} (b int NOT NULL, n bigint NOT NULL, j jsonb NOT NULL CHECK (jsonb_typeof(j) = 'object'),
+     ${t.primaryKey.map((k, i) => `_k${i} text NOT NULL GENERATED ALWAYS AS (j ->> ${ql(k)}) STORED`).join(',\n     ')})`,
 ];
 export const INSERT_BATCHES_SQL =
   'INSERT INTO pg_temp._sluice_batches (b, batch_key, partition_at) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamp[])';
 
 /** Fast path: PostgreSQL parses every line as jsonb while it copies; one bad line fails the COPY. */
-export const COPY_JSONB_SQL = 'COPY pg_temp._sluice_stage (b, n, j) FROM STDIN';
-
-/** Per batch: rows that can be merged, and rows that would be rejects (> 0 sends the group to the checked path). */
-export const fastCountsSql = (t: TableSpec): string =>
-  `SELECT b, count(*) FILTER (WHERE ${goodRow(t)})::int AS rows, count(*) FILTER (WHERE NOT (${goodRow(t)}))::int AS rejected FROM pg_temp._sluice_stage GROUP BY b`;
+export const copyJsonbSql = (stage: string): string => `COPY ${stage} (b, n, j) FROM STDIN`;
 
 /**
  * Checked path, for a group with bad lines: copy the lines as text, then sort each into a row or
@@ -65,7 +69,7 @@ export const fastCountsSql = (t: TableSpec): string =>
  */
 export const LINES_SQL = 'CREATE TEMP TABLE _sluice_lines (b int NOT NULL, n bigint NOT NULL, line text NOT NULL, note text) ON COMMIT DROP';
 export const COPY_TEXT_SQL = 'COPY pg_temp._sluice_lines (b, n, line, note) FROM STDIN';
-export const classifySql = (t: TableSpec): string[] => [
+export const classifySql = (t: TableSpec, stage: string): string[] => [
   `CREATE OR REPLACE FUNCTION pg_temp.sluice_try_jsonb(t text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
      BEGIN RETURN t::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
   `CREATE TEMP TABLE _sluice_checked ON COMMIT DROP AS
@@ -73,7 +77,7 @@ export const classifySql = (t: TableSpec): string[] => [
        WHEN j IS NULL OR jsonb_typeof(j) <> 'object' THEN ${ql(REJECT.notObject)}
        ${t.primaryKey.map((k) => `WHEN j ->> ${ql(k)} IS NULL THEN ${ql(REJECT.missingKey(k))}`).join('\n       ')} END AS reason
      FROM (SELECT b, n, line, note, CASE WHEN note IS NULL THEN pg_temp.sluice_try_jsonb(line) END AS j FROM pg_temp._sluice_lines) x`,
-  'INSERT INTO pg_temp._sluice_stage (b, n, j) SELECT b, n, j FROM pg_temp._sluice_checked WHERE reason IS NULL',
+  `INSERT INTO ${stage} (b, n, j) SELECT b, n, j FROM pg_temp._sluice_checked WHERE reason IS NULL`,
 ];
 export const CHECKED_COUNTS_SQL =
   'SELECT b, count(*) FILTER (WHERE reason IS NULL)::int AS rows, count(*) FILTER (WHERE reason IS NOT NULL)::int AS rejected FROM pg_temp._sluice_checked GROUP BY b';
@@ -87,10 +91,10 @@ export const INSERT_REJECTS_SQL = `INSERT INTO sluice._rejects (batch_key, line_
  * table already holds (`overlap`: update them). Without either, a plain insert does, which is
  * markedly cheaper than `ON CONFLICT`.
  */
-export function mergeNeedsSql(t: TableSpec): string {
+export function mergeNeedsSql(t: TableSpec, stage: string): string {
   const on = t.primaryKey.map((k, i) => `r.${qi(k)} = s._k${i}`).join(' AND ');
-  return `SELECT EXISTS (SELECT 1 FROM pg_temp._sluice_stage GROUP BY ${staged(t).join(', ')} HAVING count(*) > 1) AS dups,
-  EXISTS (SELECT 1 FROM pg_temp._sluice_stage s JOIN ${rawTable(t)} r ON ${on}) AS overlap`;
+  return `SELECT EXISTS (SELECT 1 FROM ${stage} GROUP BY ${staged(t).join(', ')} HAVING count(*) > 1) AS dups,
+  EXISTS (SELECT 1 FROM ${stage} s JOIN ${rawTable(t)} r ON ${on}) AS overlap`;
 }
 
 /**
@@ -98,7 +102,7 @@ export function mergeNeedsSql(t: TableSpec): string {
  * `upsert`: update the keys the table holds. `dedupe`: also a key seen twice in the group, which
  * keeps its last line (latest batch, then latest line).
  */
-export function mergeSql(t: TableSpec, how: 'insert' | 'upsert' | 'dedupe'): string {
+export function mergeSql(t: TableSpec, how: 'insert' | 'upsert' | 'dedupe', stage: string): string {
   const cols = t.primaryKey.map(qi).join(', ');
   const ks = staged(t)
     .map((k) => `s.${k}`)
@@ -106,7 +110,7 @@ export function mergeSql(t: TableSpec, how: 'insert' | 'upsert' | 'dedupe'): str
   const dedupe = how === 'dedupe';
   const insert = `INSERT INTO ${rawTable(t)} (${cols}, data, _sluice_partition, _sluice_batch, _sluice_loaded_at)
   SELECT ${dedupe ? `DISTINCT ON (${ks}) ` : ''}${ks}, s.j, t.partition_at, t.batch_key, now()
-  FROM pg_temp._sluice_stage s JOIN pg_temp._sluice_batches t USING (b)`;
+  FROM ${stage} s JOIN pg_temp._sluice_batches t USING (b)`;
   if (how === 'insert') return insert;
   return `${insert}${dedupe ? `\n  ORDER BY ${ks}, s.b DESC, s.n DESC` : ''}
   ON CONFLICT (${cols}) DO UPDATE SET data = excluded.data, _sluice_partition = excluded._sluice_partition,

@@ -15,7 +15,6 @@ export const SCHEMA_SETUP_SQL = [
      types_after text[] NOT NULL, batch_key text NOT NULL, line_number bigint NOT NULL, run_id text, changed_at timestamptz NOT NULL)`,
 ];
 
-const STAGE = 'pg_temp._sluice_stage';
 /** Lines a frozen contract rejected, until the load writes them to `sluice._rejects` (see load-group.ts). */
 export const FROZEN = 'pg_temp._sluice_frozen';
 
@@ -38,25 +37,24 @@ const textArray = (segments: readonly string[]) => `ARRAY[${segments.map(ql).joi
 const POSITION = 's.b::bigint * 4294967296 + s.n';
 
 /**
- * The load transaction's view of the schema, over the group's good rows (`pg_temp._sluice_stage`,
- * `j jsonb`). A cheap check first (the type of each known path and whether each known object holds
+ * The load transaction's view of the schema, over the group's good rows (`stage`, `j jsonb`). A cheap check first (the type of each known path and whether each known object holds
  * other keys, per row, grouped); only the rows it cannot read (a key the schema lacks) are walked
  * with `jsonb_each`, down to the depth.
  */
-export function pgSchemaSession(c: pg.Client, source: string, stream: string): SchemaSession {
+export function pgSchemaSession(c: pg.Client, source: string, stream: string, stage: string): SchemaSession {
   return {
     known: () => readKnown(c, source, stream),
 
     async observe(known, maxDepth) {
       // At the baseline, walking every row is slow: the first rows give a provisional schema to check the others against.
-      const guide = known.size > 0 ? known : await provisional(c, maxDepth);
-      const checked = guide.size > 0 ? await check(c, knownTree(guide, maxDepth)) : undefined;
+      const guide = known.size > 0 ? known : await provisional(c, stage, maxDepth);
+      const checked = guide.size > 0 ? await check(c, stage, knownTree(guide, maxDepth)) : undefined;
       if (checked && checked.novel.length === 0) return checked.observed;
       // The rows the check could not read: every path, walked.
       const out: Observed = checked?.observed ?? new Map();
       const rows = checked
-        ? `(SELECT s.* FROM ${STAGE} s JOIN ${SIGS} g USING (b, n) WHERE (g.t, g.k) IN (${checked.novel.map(([t, k]) => `(${ql(t)}, ${ql(k)})`).join(', ')}))`
-        : STAGE;
+        ? `(SELECT s.* FROM ${stage} s JOIN ${SIGS} g USING (b, n) WHERE (g.t, g.k) IN (${checked.novel.map(([t, k]) => `(${ql(t)}, ${ql(k)})`).join(', ')}))`
+        : stage;
       for (const r of await walk(c, rows, maxDepth)) addStructure(out, [[r.path, r.type]], r);
       return out;
     },
@@ -67,7 +65,7 @@ export function pgSchemaSession(c: pg.Client, source: string, stream: string): S
       );
       const when = rules.map((r) => `WHEN ${carries(r)} THEN ${ql(r.reason)}`).join(' ');
       const gone = await c.query<{ b: number; n: string }>(
-        `WITH gone AS (DELETE FROM ${STAGE} s WHERE ${rules.map(carries).join(' OR ')} RETURNING s.b, s.n, s.j::text AS line, CASE ${when} END AS reason),
+        `WITH gone AS (DELETE FROM ${stage} s WHERE ${rules.map(carries).join(' OR ')} RETURNING s.b, s.n, s.j::text AS line, CASE ${when} END AS reason),
            kept AS (INSERT INTO ${FROZEN} (b, n, line, reason) SELECT b, n, line, reason FROM gone),
            unsigned AS (DELETE FROM ${SIGS} g USING gone WHERE g.b = gone.b AND g.n = gone.n)
          SELECT b, count(*) AS n FROM gone GROUP BY b`,
@@ -111,7 +109,7 @@ const SIGS = 'pg_temp._sluice_sig';
  * whether it holds a key beyond the known ones; grouped. A group with a new key, a new object or
  * a number on a path that never held one is `novel`: the full pass walks those rows.
  */
-async function check(c: pg.Client, tree: Tree): Promise<{ observed: Observed; novel: Array<[string, string]> }> {
+async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observed: Observed; novel: Array<[string, string]> }> {
   const at = (segments: readonly string[]) => (segments.length === 0 ? 's.j' : `(s.j #> ${textArray(segments)})`);
   const numeric = tree.paths.map((p) => p.numeric);
   const codes = tree.paths.map((p, i) => {
@@ -126,7 +124,7 @@ async function check(c: pg.Client, tree: Tree): Promise<{ observed: Observed; no
   });
   await c.query(`DROP TABLE IF EXISTS ${SIGS}`);
   await c.query(
-    `CREATE TEMP TABLE _sluice_sig ON COMMIT DROP AS SELECT s.b, s.n, concat(${codes.join(', ')}) AS t, concat(${flags.join(', ')}) AS k FROM ${STAGE} s`,
+    `CREATE TEMP TABLE _sluice_sig ON COMMIT DROP AS SELECT s.b, s.n, concat(${codes.join(', ')}) AS t, concat(${flags.join(', ')}) AS k FROM ${stage} s`,
   );
   const grouped = await c.query<{ t: string; k: string; n: string; first: string; f0: number; f1: number }>(
     `SELECT t, k, count(*) AS n, min(${POSITION}) AS first, min(s.b) AS f0, max(s.b) AS f1 FROM ${SIGS} s GROUP BY 1, 2`,
@@ -146,8 +144,8 @@ async function check(c: pg.Client, tree: Tree): Promise<{ observed: Observed; no
 const GUIDE_ROWS = 256;
 
 /** A schema from the stage's first rows, to check the rest against (their own counts come from the check). */
-async function provisional(c: pg.Client, maxDepth: number): Promise<Map<string, SchemaField>> {
-  const rows = await walk(c, `(SELECT * FROM ${STAGE} ORDER BY b, n LIMIT ${GUIDE_ROWS})`, maxDepth);
+async function provisional(c: pg.Client, stage: string, maxDepth: number): Promise<Map<string, SchemaField>> {
+  const rows = await walk(c, `(SELECT * FROM ${stage} ORDER BY b, n LIMIT ${GUIDE_ROWS})`, maxDepth);
   return guideSchema(rows.map((r) => [r.path, r.type] as const));
 }
 
