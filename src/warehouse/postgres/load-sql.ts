@@ -86,16 +86,9 @@ export const DELETE_REJECTS_SQL = 'DELETE FROM sluice._rejects WHERE batch_key I
 export const INSERT_REJECTS_SQL = `INSERT INTO sluice._rejects (batch_key, line_number, reason, line, run_id, rejected_at)
   SELECT t.batch_key, c.n, c.reason, c.line, $1, now() FROM pg_temp._sluice_checked c JOIN pg_temp._sluice_batches t USING (b) WHERE c.reason IS NOT NULL`;
 
-/**
- * What the merge must handle: a key twice in the group (`dups`: keep the last), and keys the
- * table already holds (`overlap`: update them). Without either, a plain insert does, which is
- * markedly cheaper than `ON CONFLICT`.
- */
-export function mergeNeedsSql(t: TableSpec, stage: string): string {
-  const on = t.primaryKey.map((k, i) => `r.${qi(k)} = s._k${i}`).join(' AND ');
-  return `SELECT EXISTS (SELECT 1 FROM ${stage} GROUP BY ${staged(t).join(', ')} HAVING count(*) > 1) AS dups,
-  EXISTS (SELECT 1 FROM ${stage} s JOIN ${rawTable(t)} r ON ${on}) AS overlap`;
-}
+/** Whether the group holds a key twice (the merge must then keep its last line). */
+export const groupDupsSql = (t: TableSpec, stage: string): string =>
+  `SELECT EXISTS (SELECT 1 FROM ${stage} GROUP BY ${staged(t).join(', ')} HAVING count(*) > 1) AS dups`;
 
 /**
  * The group's rows into the table. `insert`: no key repeats and none is in the table yet.
