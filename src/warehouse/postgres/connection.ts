@@ -73,7 +73,8 @@ export async function openClient(t: PgTarget, onError: (error: Error) => void): 
     connectionTimeoutMillis: 15_000,
     keepAlive: true,
     application_name: 'sluice',
-    // The stage is a temp table: let it live in memory, not in 8 MB of local buffers spilling to disk.
+    // The checked path's lines and the schema check's fingerprints are temp tables: let them live
+    // in memory, not in 8 MB of local buffers spilling to disk.
     options: '-c temp_buffers=256MB',
   });
   // An idle connection that the server drops emits 'error': without a listener it would crash the process.

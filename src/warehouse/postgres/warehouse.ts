@@ -13,7 +13,7 @@ import { PostgresSqlTarget } from './sql-target.js';
 
 /**
  * PostgreSQL: `raw.<source>_<stream>` with `data jsonb`. Batches stream from their gzip files
- * through `COPY … FROM STDIN` into a temp stage, then one `INSERT … ON CONFLICT` per group.
+ * through `COPY … FROM STDIN` into an unlogged stage inside the load's transaction, then one insert per group.
  */
 export class PostgresWarehouse implements Warehouse {
   readonly type = 'postgres';
