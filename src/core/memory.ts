@@ -12,16 +12,19 @@ import { runInNewContext } from 'node:vm';
  *    warehouse, may never trigger: they would stay resident beside the warehouse's own memory.
  * 2. `nativeAllocatorSettings`: DuckDB's bundled jemalloc keeps freed pages for ten seconds, in
  *    an arena per CPU, so a load stayed hundreds of MB above DuckDB's own cap; one arena that
- *    returns pages within 100 ms costs a few percent. Read once, when the library loads.
+ *    returns pages within a second holds about as little, and a load took 8 % less time with it
+ *    than returning them within 100 ms (more pages are reused before they go back). Read once,
+ *    when the library loads.
  * 3. `releaseNativeMemory`: DuckDB's allocator and the C heap (where Node keeps its buffers too)
  *    hold on to what was freed, for reuse. DuckDB has no statement that releases it, but it
  *    flushes its allocator and trims the C heap whenever it relaunches its worker threads: the
- *    warehouse passes the statements that do that (a few milliseconds) as it opens and before each
- *    group of a load. The pages DuckDB then takes back from the system cost time.
+ *    warehouse passes the statements that do that (a few milliseconds) as it opens and before
+ *    every fourth group of a load. The pages DuckDB then takes back from the system cost time:
+ *    before every group, a fifth of the load's.
  *
- * Together they cost about a fifth of a DuckDB load's time and save over 100 MB: a run of
- * ~200,000 events of ~1.2 KB peaked near 280 MB with them and 380-400 MB without (`npm run bench`
- * prints both); device 3 alone is 15-20 MB of that.
+ * Together they cost about an eighth of a DuckDB load's time and save about 100 MB: a run of
+ * ~200,000 events of ~1.2 KB peaked near 290 MB with them and 375-400 MB without (`npm run bench`
+ * prints both); device 3 alone is 10-20 MB of that.
  */
 export const memoryDevicesOn = (): boolean => process.env.SLUICE_MEMORY_DEVICES !== 'off';
 
@@ -43,7 +46,7 @@ export function collectGarbage(): void {
 /** Device 2: environment for DuckDB's allocator, applied before its library loads; a value the user set is kept. */
 export function applyNativeAllocatorSettings(env: NodeJS.ProcessEnv = process.env): void {
   if (!memoryDevicesOn()) return;
-  env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1,dirty_decay_ms:100,muzzy_decay_ms:0';
+  env.DUCKDB_JE_MALLOC_CONF ??= 'narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0';
 }
 
 /** Device 3: `relaunchWorkers` makes the embedded database restart its threads, which returns its freed memory. */

@@ -51,7 +51,6 @@ export async function loadGroup(
 ): Promise<LoadResult[] | { unreadable: Error }> {
   const keys = batches.map((b) => b.key);
   for (;;) {
-    await releaseMemory(c.conn); // what the last group freed
     const todo = pendingBatches(t.mode, batches, await readDuckLedgerOf(c.conn, keys));
     if (todo.length === 0) return batches.map(() => ({ rows: 0, rejected: 0, skipped: true }));
     try {
