@@ -19,7 +19,7 @@ import { runInNewContext } from 'node:vm';
  *    hold on to what was freed, for reuse. DuckDB has no statement that releases it, but it
  *    flushes its allocator and trims the C heap whenever it relaunches its worker threads: the
  *    warehouse passes the statements that do that (a few milliseconds) as it opens and before
- *    every fourth group of a load. The pages DuckDB then takes back from the system cost time:
+ *    every second group of a load. The pages DuckDB then takes back from the system cost time:
  *    before every group, a fifth of the load's.
  *
  * Together they cost about an eighth of a DuckDB load's time and save about 100 MB: a run of
