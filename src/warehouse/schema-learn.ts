@@ -99,7 +99,7 @@ export async function trackSchema(db: SchemaSession, o: TrackOptions): Promise<T
   return learnt;
 }
 
-/** What a group teaches, with the fields to write: `learnSchema` without the write. */
+/** What `learnSchema` returns: what the group teaches, with the fields for the warehouse to write. */
 export interface Learnt extends TrackResult {
   fields: SchemaField[];
 }

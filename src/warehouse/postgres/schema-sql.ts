@@ -34,6 +34,8 @@ const CODE: Record<string, JsonType | 'novel' | undefined> = {
   '--': undefined,
 };
 const textArray = (segments: readonly string[]) => `ARRAY[${segments.map(ql).join(', ')}]::text[]`;
+/** A staged row's value at a path: `->` per segment, a fifth cheaper than `#>`, which unpacks its text[] path on every call. */
+const valueAt = (segments: readonly string[]) => (segments.length === 0 ? 's.j' : `(s.j${segments.map((k) => ` -> ${ql(k)}`).join('')})`);
 const POSITION = 's.b::bigint * 4294967296 + s.n';
 
 /**
@@ -110,16 +112,14 @@ const SIGS = 'pg_temp._sluice_sig';
  * a number on a path that never held one is `novel`: the full pass walks those rows.
  */
 async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observed: Observed; novel: Array<[string, string]> }> {
-  // `->` per segment: a fifth cheaper than `#>`, which unpacks its text[] path on every call.
-  const at = (segments: readonly string[]) => (segments.length === 0 ? 's.j' : `(s.j${segments.map((k) => ` -> ${ql(k)}`).join('')})`);
   const numeric = tree.paths.map((p) => p.numeric);
   const codes = tree.paths.map((p, i) => {
-    const v = at(p.segments);
+    const v = valueAt(p.segments);
     const plain = `coalesce(right(jsonb_typeof(${v}), 2), '--')`;
     return numeric[i] ? `CASE jsonb_typeof(${v}) WHEN 'number' THEN CASE WHEN scale((${v})::numeric) = 0 THEN 'in' ELSE 'nu' END ELSE ${plain} END` : plain;
   });
   const flags = tree.objects.map((o) => {
-    const v = at(o.segments);
+    const v = valueAt(o.segments);
     const kids = tree.paths.filter((p) => p.parent === o.index).map((p) => p.segments.at(-1)!);
     return `CASE WHEN jsonb_typeof(${v}) = 'object' AND ${v} - ${textArray(kids)} <> '{}'::jsonb THEN '1' ELSE '0' END`;
   });
@@ -170,8 +170,8 @@ async function walk(c: pg.Client, from: string, maxDepth: number) {
 
 /** SQL: a staged row carries the rule's path (with one of its types), every ancestor an object. */
 function carries(r: FrozenRule): string {
-  const parts = r.segments.slice(0, -1).map((_, i) => `jsonb_typeof(s.j #> ${textArray(r.segments.slice(0, i + 1))}) = 'object'`);
-  const at = `(s.j #> ${textArray(r.segments)})`;
+  const parts = r.segments.slice(0, -1).map((_, i) => `jsonb_typeof(${valueAt(r.segments.slice(0, i + 1))}) = 'object'`);
+  const at = valueAt(r.segments);
   parts.push(r.types ? `${typeOf(at)} IN (${r.types.map(ql).join(', ')})` : `${at} IS NOT NULL`);
   return `(${parts.join(' AND ')})`;
 }
