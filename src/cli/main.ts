@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSluiceError } from '../core/errors.js';
+import { keepYoungGenerationSmall } from '../core/memory.js';
 import { redact, redactText } from '../core/redact.js';
 import { port, positiveInt } from './arguments.js';
 import { exitCode, setExitCode } from './exit.js';
@@ -120,6 +121,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code (DESIGN §4): the only place errors become text. */
 export async function main(argv: string[]): Promise<number> {
+  keepYoungGenerationSmall(); // before a fetch grows it (see core/memory.ts)
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

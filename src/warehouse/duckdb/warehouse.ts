@@ -33,12 +33,13 @@ const ROW_GROUP_SIZE = 8192;
 /**
  * Groups between two relaunches of DuckDB's threads (memory device 3, see core/memory.ts). A
  * relaunch gives back what the groups freed, and the next group takes those pages again from the
- * system. Measured on ~200,000 Amplitude events in 8 groups: `sluice load` took 7.6-8.0 s at
- * 278-283 MB relaunching before every group, 7.0-7.2 s at 282-289 MB every second one, and
- * 6.3-6.9 s at 290-291 MB every fourth; 5.7-5.8 s at 292-303 MB never. Every fourth group took
- * a run of 800,000 events to 300 MB: every second one keeps a margin below the 300 MB bound.
+ * system: about a quarter second for a group of ~25,000 Amplitude events. With the young
+ * generation kept small (device 4), `sluice run` of ~200,000 events (8 groups) peaked at 262-269 MB
+ * never relaunching and 259-266 MB every fourth group, and of 800,000 events at 279 and 275 MB;
+ * every second group, without device 4, took them to 286-299 and 301 MB, about 1 s slower.
+ * Every fourth group keeps what the allocator holds from creeping up over a long load.
  */
-const RELEASE_EVERY = 2;
+const RELEASE_EVERY = 4;
 
 /** Passes a group is staged in when a vector of its rows does not fit under the cap, narrower each time (see `sliceOf`). */
 const NARROWER = [1, 8, 64];
