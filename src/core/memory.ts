@@ -26,7 +26,9 @@ import { runInNewContext } from 'node:vm';
  *    keeps it: 25-30 MB, nearly empty, resident during the whole load. Fixing its growth factor
  *    at 1 keeps it at its first size (1 MB per semi-space); collections come more often but each
  *    one only copies the few objects still alive, and a fetch was no slower. The CLI sets it as it
- *    starts, before anything grows; a program that embeds sluice keeps its own.
+ *    starts, before anything grows; a program that embeds sluice keeps its own. The V8 of Node 23
+ *    and later raises a growth factor below 2 back to 2, so there the device does nothing:
+ *    `NODE_OPTIONS=--max-semi-space-size=1` does the same from the process's start.
  *
  * Together they save about 130 MB: a run of ~200,000 events of ~1.2 KB peaked near 265 MB with
  * them and 375-400 MB without (`npm run bench` prints both). Device 4 alone is 25-35 MB of that,

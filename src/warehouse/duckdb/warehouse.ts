@@ -145,15 +145,15 @@ export class DuckDbWarehouse implements Warehouse {
     const table = await this.#ensureTable(t);
     if (this.#lastTable !== undefined && this.#lastTable !== table) collectGarbage();
     this.#lastTable = table;
-    if (++this.#groupsSinceRelease >= RELEASE_EVERY) {
-      this.#groupsSinceRelease = 0;
-      await releaseMemory(this.#conn); // what the last groups freed
-    }
     const cleaned = new Map<string, { source: BatchSource; notes: Note[] }>();
     let tmp: string | undefined;
     let slices = this.#slices.get(table) ?? 1;
     let raised: string | undefined;
     try {
+      if (++this.#groupsSinceRelease >= RELEASE_EVERY) {
+        this.#groupsSinceRelease = 0;
+        await releaseMemory(this.#conn); // what the last groups freed
+      }
       // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: find it,
       // clean a copy of it and try the group again. Each batch is cleaned at most once.
       for (;;) {
