@@ -18,9 +18,11 @@ import { runInNewContext } from 'node:vm';
  * 3. `releaseNativeMemory`: DuckDB's allocator and the C heap (where Node keeps its buffers too)
  *    hold on to what was freed, for reuse. DuckDB has no statement that releases it, but it
  *    flushes its allocator and trims the C heap whenever it relaunches its worker threads: the
- *    warehouse passes the statements that do that (a few milliseconds) as it opens and before
- *    every fourth group of a load. The pages DuckDB then takes back from the system cost time:
- *    before every group, a fifth of the load's.
+ *    warehouse passes the statements that do that (a few milliseconds) as it opens, which gives
+ *    back what a fetch freed. Not between groups: the pages DuckDB then takes back from the
+ *    system cost the next group a quarter second, and with device 4 a relaunch every fourth
+ *    group saved nothing measurable (`sluice run` of 1.6 million Amplitude events, 65 groups:
+ *    285 MB with it, 288 MB without, 10 % slower).
  * 4. `keepYoungGenerationSmall`: V8 doubles the young generation (where new objects live until
  *    they survive two collections) while a fetch allocates fast, up to 16 MB per semi-space, and
  *    keeps it: 25-30 MB, nearly empty, resident during the whole load. Fixing its growth factor
@@ -30,10 +32,8 @@ import { runInNewContext } from 'node:vm';
  *    and later raises a growth factor below 2 back to 2, so there the device does nothing:
  *    `NODE_OPTIONS=--max-semi-space-size=1` does the same from the process's start.
  *
- * Together they save about 130 MB: a run of ~200,000 events of ~1.2 KB peaked near 265 MB with
- * them and 375-400 MB without (`npm run bench` prints both). Device 4 alone is 25-35 MB of that,
- * and made device 3 needed less often: with both, the load was about 1 s faster than with
- * device 3 every second group and no device 4, at 20-30 MB less.
+ * Together they save about 120 MB: a run of ~200,000 events of ~1.2 KB peaked at 250-270 MB with
+ * them and 370-400 MB without (`npm run bench` prints both); device 4 alone is 25-35 MB of that.
  */
 export const memoryDevicesOn = (): boolean => process.env.SLUICE_MEMORY_DEVICES !== 'off';
 

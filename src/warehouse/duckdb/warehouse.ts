@@ -30,17 +30,6 @@ const SETUP = [
 ];
 
 const ROW_GROUP_SIZE = 8192;
-/**
- * Groups between two relaunches of DuckDB's threads (memory device 3, see core/memory.ts). A
- * relaunch gives back what the groups freed, and the next group takes those pages again from the
- * system: about a quarter second for a group of ~25,000 Amplitude events. With the young
- * generation kept small (device 4), `sluice run` of ~200,000 events (8 groups) peaked at 262-269 MB
- * never relaunching and 259-266 MB every fourth group, and of 800,000 events at 279 and 275 MB;
- * every second group, without device 4, took them to 286-299 and 301 MB, about 1 s slower.
- * Every fourth group keeps what the allocator holds from creeping up over a long load.
- */
-const RELEASE_EVERY = 4;
-
 /** Passes a group is staged in when a vector of its rows does not fit under the cap, narrower each time (see `sliceOf`). */
 const NARROWER = [1, 8, 64];
 
@@ -63,8 +52,6 @@ export class DuckDbWarehouse implements Warehouse {
   #lastTable: string | undefined;
   /** Per table, the passes its last group needed (rows dense with values): the next group starts there. */
   readonly #slices = new Map<string, number>();
-  /** Groups loaded since DuckDB last gave back its freed memory (see RELEASE_EVERY). */
-  #groupsSinceRelease = 0;
 
   /** Where cleaned copies of unreadable batches go (see sanitize.ts). */
   readonly #tempDir: string;
@@ -150,10 +137,6 @@ export class DuckDbWarehouse implements Warehouse {
     let slices = this.#slices.get(table) ?? 1;
     let raised: string | undefined;
     try {
-      if (++this.#groupsSinceRelease >= RELEASE_EVERY) {
-        this.#groupsSinceRelease = 0;
-        await releaseMemory(this.#conn); // what the last groups freed
-      }
       // A batch DuckDB cannot read line by line (bad UTF-8, a CR) fails the transaction: find it,
       // clean a copy of it and try the group again. Each batch is cleaned at most once.
       for (;;) {
