@@ -1,5 +1,4 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { releaseNativeMemory } from '../../core/memory.js';
 import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
 import { localFile, pendingBatches } from '../ledger-rules.js';
@@ -160,12 +159,4 @@ function settle<T>(p: Promise<T>): Promise<Settled<T>> {
 function unwrap<T>(s: Settled<T>): T {
   if (!s.ok) throw s.error;
   return s.value;
-}
-
-/** Relaunches DuckDB's worker threads, which flushes its allocator and trims the C heap (see core/memory.ts). */
-export function releaseMemory(conn: DuckDBConnection): Promise<void> {
-  return releaseNativeMemory(async () => {
-    await conn.run('SET threads = 2');
-    await conn.run('SET threads = 1');
-  });
 }

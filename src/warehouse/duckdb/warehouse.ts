@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.js';
 import { makeTempDir } from '../../core/fs/temp-files.js';
-import { collectGarbage } from '../../core/memory.js';
+import { collectGarbage, releaseNativeMemory } from '../../core/memory.js';
 import type { SqlTarget } from '../../core/sql-target.js';
 import { rawTableName } from '../../core/tables.js';
 import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, TableStats, Warehouse } from '../../core/warehouse.js';
@@ -13,7 +13,7 @@ import { quoteIdent as qi, quoteLiteral as ql } from '../sql.js';
 import { DEFAULT_LOAD_MEMORY_LIMIT, DUCKDB_CAPABILITIES, sizeInBytes } from './config.js';
 import { LEDGER_SETUP, readDuckLedger, readDuckLedgerDetail, recordDuckVersions } from './ledger.js';
 import { duckdb } from './library.js';
-import { isOutOfMemory, isUnreadable, loadGroup, releaseMemory } from './load-group.js';
+import { isOutOfMemory, isUnreadable, loadGroup } from './load-group.js';
 import { type BatchSource, lineReader, SCRATCH } from './load-sql.js';
 import { type Note, sanitizeBatch } from './sanitize.js';
 import { readDuckSchema, readDuckSchemaChanges, readDuckTimeFields, SCHEMA_SETUP } from './schema-sql.js';
@@ -30,6 +30,7 @@ const SETUP = [
 ];
 
 const ROW_GROUP_SIZE = 8192;
+
 /** Passes a group is staged in when a vector of its rows does not fit under the cap, narrower each time (see `sliceOf`). */
 const NARROWER = [1, 8, 64];
 
@@ -279,5 +280,13 @@ function outOfMemory(batches: readonly BatchToLoad[], raised: string, cause: unk
     hint: `a row of it holds more values than DuckDB can parse in ${raised} (about 16 bytes each); set warehouse.memory_limit to ${raised} or more and run again`,
     context: group.context,
     cause,
+  });
+}
+
+/** Relaunches DuckDB's worker threads, which flushes its allocator and trims the C heap (see core/memory.ts). */
+function releaseMemory(conn: DuckDBConnection): Promise<void> {
+  return releaseNativeMemory(async () => {
+    await conn.run('SET threads = 2');
+    await conn.run('SET threads = 1');
   });
 }

@@ -39,9 +39,10 @@ const valueAt = (segments: readonly string[]) => (segments.length === 0 ? 's.j' 
 const POSITION = 's.b::bigint * 4294967296 + s.n';
 
 /**
- * The load transaction's view of the schema, over the group's good rows (`stage`, `j jsonb`). A cheap check first (the type of each known path and whether each known object holds
- * other keys, per row, grouped); only the rows it cannot read (a key the schema lacks) are walked
- * with `jsonb_each`, down to the depth.
+ * The load transaction's view of the schema, over the group's good rows (`stage`, `j jsonb`). A
+ * cheap check first (the type of each known path and whether each known object holds other keys,
+ * per row, grouped); only the rows it cannot read (a key the schema lacks) are walked with
+ * `jsonb_each`, down to the depth.
  */
 export function pgSchemaSession(c: pg.Client, source: string, stream: string, stage: string): SchemaSession {
   return {
@@ -146,7 +147,8 @@ const GUIDE_ROWS = 256;
 
 /**
  * A schema from some of the stage's rows, to check the rest against (their own counts come from
- * the check). Any rows do, so the first a scan meets: sorting the stage to find its first lines cost more than the walk.
+ * the check). Any rows do, so the first a scan meets: sorting the stage to find its first lines
+ * cost more than the walk.
  */
 async function provisional(c: pg.Client, stage: string, maxDepth: number): Promise<Map<string, SchemaField>> {
   const rows = await walk(c, `(SELECT * FROM ${stage} LIMIT ${GUIDE_ROWS})`, maxDepth);
