@@ -56,7 +56,7 @@ export function pgSchemaSession(c: pg.Client, source: string, stream: string, st
       // The rows the check could not read: every path, walked.
       const out: Observed = checked?.observed ?? new Map();
       const rows = checked
-        ? `(SELECT s.* FROM ${stage} s JOIN ${SIGS} g USING (b, n) WHERE (g.t, g.k) IN (${checked.novel.map(([t, k]) => `(${ql(t)}, ${ql(k)})`).join(', ')}))`
+        ? `(SELECT s.* FROM ${stage} s WHERE (${checked.sig.t}, ${checked.sig.k}) IN (${checked.novel.map(([t, k]) => `(${ql(t)}, ${ql(k)})`).join(', ')}))`
         : stage;
       for (const r of await walk(c, rows, maxDepth)) addStructure(out, [[r.path, r.type]], r);
       return out;
@@ -69,8 +69,7 @@ export function pgSchemaSession(c: pg.Client, source: string, stream: string, st
       const when = rules.map((r) => `WHEN ${carries(r)} THEN ${ql(r.reason)}`).join(' ');
       const gone = await c.query<{ b: number; n: string }>(
         `WITH gone AS (DELETE FROM ${stage} s WHERE ${rules.map(carries).join(' OR ')} RETURNING s.b, s.n, s.j::text AS line, CASE ${when} END AS reason),
-           kept AS (INSERT INTO ${FROZEN} (b, n, line, reason) SELECT b, n, line, reason FROM gone),
-           unsigned AS (DELETE FROM ${SIGS} g USING gone WHERE g.b = gone.b AND g.n = gone.n)
+           kept AS (INSERT INTO ${FROZEN} (b, n, line, reason) SELECT b, n, line, reason FROM gone)
          SELECT b, count(*) AS n FROM gone GROUP BY b`,
       );
       return new Map(gone.rows.map((r) => [r.b, Number(r.n)]));
@@ -103,16 +102,15 @@ export function pgSchemaSession(c: pg.Client, source: string, stream: string, st
 
 type Tree = ReturnType<typeof knownTree>;
 
-/** Each good row's fingerprint, kept for the transaction: the full pass reads the rows of novel ones. */
-const SIGS = 'pg_temp._sluice_sig';
-
 /**
  * The cheap pass: per row, a two-letter code for the type of each known path (whole numbers told
  * apart on paths known to hold numbers; elsewhere a number is novel) and, per known object,
  * whether it holds a key beyond the known ones; grouped. A group with a new key, a new object or
  * a number on a path that never held one is `novel`: the full pass walks those rows.
+ * The fingerprints are grouped as they are computed, never stored: keeping one per row in a temp
+ * table cost a quarter of the check, while the rare novel rows are cheap to fingerprint again.
  */
-async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observed: Observed; novel: Array<[string, string]> }> {
+async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observed: Observed; novel: Array<[string, string]>; sig: { t: string; k: string } }> {
   const numeric = tree.paths.map((p) => p.numeric);
   const codes = tree.paths.map((p, i) => {
     const v = valueAt(p.segments);
@@ -124,12 +122,9 @@ async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observe
     const kids = tree.paths.filter((p) => p.parent === o.index).map((p) => p.segments.at(-1)!);
     return `CASE WHEN jsonb_typeof(${v}) = 'object' AND ${v} - ${textArray(kids)} <> '{}'::jsonb THEN '1' ELSE '0' END`;
   });
-  await c.query(`DROP TABLE IF EXISTS ${SIGS}`);
-  await c.query(
-    `CREATE TEMP TABLE _sluice_sig ON COMMIT DROP AS SELECT s.b, s.n, concat(${codes.join(', ')}) AS t, concat(${flags.join(', ')}) AS k FROM ${stage} s`,
-  );
+  const sig = { t: `concat(${codes.join(', ')})`, k: `concat(${flags.join(', ')})` };
   const grouped = await c.query<{ t: string; k: string; n: string; first: string; f0: number; f1: number }>(
-    `SELECT t, k, count(*) AS n, min(${POSITION}) AS first, min(s.b) AS f0, max(s.b) AS f1 FROM ${SIGS} s GROUP BY 1, 2`,
+    `SELECT ${sig.t} AS t, ${sig.k} AS k, count(*) AS n, min(${POSITION}) AS first, min(s.b) AS f0, max(s.b) AS f1 FROM ${stage} s GROUP BY 1, 2`,
   );
   const observed: Observed = new Map();
   const novel: Array<[string, string]> = [];
@@ -139,7 +134,7 @@ async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observe
     if (r.k.includes('1') || types.includes('novel') || present.newObjects()) novel.push([r.t, r.k]);
     else addStructure(observed, present.pairs(), { rows: Number(r.n), first: Number(r.first), minF: r.f0, maxF: r.f1 });
   }
-  return { observed, novel };
+  return { observed, novel, sig };
 }
 
 /** Rows walked to guess the schema at a stream's baseline. */
