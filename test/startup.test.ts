@@ -61,4 +61,11 @@ describe('start-up: each command loads only what it uses', () => {
     expect(packages.has('@duckdb/node-api')).toBe(true);
     expect(loaded.filter((m) => /^dist\/(serve|report\/html|transform)\b/.test(m))).toEqual([]);
   });
+
+  it('`load` away from a terminal, in a project without models, loads neither the terminal code nor the model engine', () => {
+    const loaded = loadedBy(['load'], dir);
+    const packages = packagesIn(loaded);
+    for (const p of ['nunjucks', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
+    expect(loaded.filter((m) => /^dist\/(transform|cli\/progress-terminal)\b/.test(m))).toEqual([]);
+  });
 });

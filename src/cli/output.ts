@@ -13,6 +13,14 @@ export interface GlobalOptions {
 export const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
 
 /**
+ * Live progress is for a person at a terminal: stderr is one, the output is not a JSON document,
+ * this is not CI, and `--no-progress` was not given. Anything else gets no progress bytes at all
+ * (and does not load the terminal code: progress-terminal.ts).
+ */
+export const wantsProgress = (g: GlobalOptions, stream: NodeJS.WriteStream = process.stderr): boolean =>
+  stream.isTTY === true && !g.json && g.progress !== false && !process.env.CI;
+
+/**
  * Prints one JSON document (for --json) or text. With `printLine`, the only place a command's output
  * is written: secrets are removed from the document's values before it is serialised, and from text.
  */

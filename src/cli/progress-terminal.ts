@@ -1,17 +1,9 @@
 import { createLogUpdate } from 'log-update';
 import { ProgressBoard, type ProgressEvent, type ProgressReporter } from '../pipeline/progress.js';
-import type { GlobalOptions } from './output.js';
 import { progressLine } from './progress-lines.js';
 import { streamLine } from './render.js';
 
 const REDRAW_EVERY_MS = 125;
-
-/**
- * Live progress is for a person at a terminal: stderr is one, the output is not a JSON document,
- * this is not CI, and `--no-progress` was not given. Anything else gets no progress bytes at all.
- */
-export const wantsProgress = (g: GlobalOptions, stream: NodeJS.WriteStream = process.stderr): boolean =>
-  stream.isTTY === true && !g.json && g.progress !== false && !process.env.CI;
 
 /**
  * One line per stream at work, redrawn in place below the logs (log-update does the cursor work).

@@ -8,7 +8,6 @@ import { noProgress, type ProgressReporter } from './progress.js';
 import type { Project } from './project.js';
 import { appendRunRecord, emptyReport, newRunId, type RunRecord, type StreamReport } from './run-record.js';
 import { cleanupLeftovers, syncStream } from './sync.js';
-import { transformStep } from './transform.js';
 
 export type Step = 'fetch' | 'sync' | 'load' | 'transform';
 
@@ -120,6 +119,8 @@ export async function runPipeline(project: Project, o: RunOptions): Promise<RunR
   const allRefused = selected.length > 0 && refused.length === selected.length;
   if (o.steps.includes('transform') && !allRefused && !fatal.some((e) => e.fatal) && fs.existsSync(project.config.modelsDir)) {
     try {
+      // The model engine (and its template library) loads only for a project with models.
+      const { transformStep } = await import('./transform.js');
       const t = await transformStep(project, { runId });
       transform = { models: t.models, tests: t.tests };
       transformFailed = t.exit_code !== 0;

@@ -3,8 +3,7 @@ import { runPipeline, type Step } from '../../pipeline/run.js';
 import { parseTimeArg } from '../../pipeline/window.js';
 import { withProject } from '../context.js';
 import { setExitCode } from '../exit.js';
-import { globals, print } from '../output.js';
-import { TerminalProgress, wantsProgress } from '../progress-terminal.js';
+import { globals, print, wantsProgress } from '../output.js';
 import { renderRun } from '../render.js';
 
 export type PipelineCommand = 'fetch' | 'sync' | 'load' | 'run';
@@ -24,7 +23,8 @@ export async function pipelineCommand(
   self: Command,
 ): Promise<void> {
   const steps = STEPS[name];
-  const progress = wantsProgress(globals(self)) ? new TerminalProgress(steps) : undefined;
+  // The terminal's code (log-update and its width tables) loads only when it draws.
+  const progress = wantsProgress(globals(self)) ? new (await import('../progress-terminal.js')).TerminalProgress(steps) : undefined;
   try {
     await withProject(
       self,
