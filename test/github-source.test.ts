@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/core/logger.js';
+import { type Logger, silentLogger } from '../src/core/logger.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
 import { Project } from '../src/pipeline/project.js';
 import { runPipeline } from '../src/pipeline/run.js';
@@ -292,7 +292,10 @@ describe("GitHub's X-Poll-Interval", () => {
   it('a scheduled run does not poll a feed again before the interval has passed, and polls it after; a command polls at once', async () => {
     const sim = await startGithubSim({ seed: 11, repos: REPOS, events: 30, pollInterval: 60 });
     const ws = githubWorkspace('gh-poll', sim, REPOS);
-    const project = new Project(loadConfig({ file: ws.cfg }), silentLogger);
+    const said: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const note = (fields: Record<string, unknown>, event: string) => said.push({ event, fields });
+    const log: Logger = { debug: () => {}, info: note, warn: note, error: note, child: () => log };
+    const project = new Project(loadConfig({ file: ws.cfg }), log);
     const scheduled = project.forSchedule();
     const source = { name: 'github', schedule: '* * * * *', transform: false };
     const feedRequests = (from: number) => REPOS.map((repo) => sim.requests.slice(from).filter((q) => q.path === `/repos/${repo}/events`).length);
@@ -310,6 +313,11 @@ describe("GitHub's X-Poll-Interval", () => {
       expect(waited.exit_code).toBe(0);
       expect(feedRequests(before)).toEqual([0, 0]);
       expect(waited.streams[0]).toMatchObject({ fetched: 0, unchanged: true });
+      // …and the run says why it fetched nothing, once, at info level.
+      const waits = said.filter((x) => x.event === 'github.feeds.poll_later');
+      expect(waits).toHaveLength(1);
+      expect(waits[0]?.fields).toMatchObject({ feeds: 2, poll_interval_s: 60 });
+      expect(Date.parse(String(waits[0]?.fields.next_poll_at))).toBeGreaterThan(Date.now());
 
       // Once the interval has passed, the next scheduled run polls and gets them.
       vi.setSystemTime(Date.now() + 61_000);
@@ -317,6 +325,7 @@ describe("GitHub's X-Poll-Interval", () => {
       const polled = await runScheduled(scheduled, source);
       expect(feedRequests(before).every((n) => n > 0)).toBe(true);
       expect(polled.streams[0]?.fetched).toBe(fresh.length);
+      expect(said.filter((x) => x.event === 'github.feeds.poll_later')).toHaveLength(1);
       await expectExactlyServed(sim, ws);
 
       // A user's explicit command is not held back by the interval.

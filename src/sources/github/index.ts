@@ -36,6 +36,7 @@ export const githubSource: SourcePlugin<GithubConfig> = {
       const state = parseGithubState(rc.checkpoint);
       const next: GithubState = { version: 1, feeds: { ...state.feeds } };
       let remaining = rc.limit;
+      const waiting: string[] = [];
       const results = mapPool(
         feeds,
         concurrency,
@@ -73,6 +74,7 @@ export const githubSource: SourcePlugin<GithubConfig> = {
         if ('waitUntil' in r) {
           // Unchanged as far as this run knows; its state stays as it was.
           rc.log.debug({ feed: r.feed, next_poll_at: r.waitUntil }, 'github.feed.poll_later');
+          if (r.waitUntil) waiting.push(r.waitUntil);
           continue;
         }
         const { got } = r;
@@ -92,6 +94,11 @@ export const githubSource: SourcePlugin<GithubConfig> = {
             detail: { feed: r.feed, from: got.gap.checkpointAt, to: got.gap.oldestReadAt },
           };
         }
+      }
+      if (waiting.length > 0) {
+        // Said once a run, so that a schedule more frequent than GitHub's interval explains its empty runs.
+        const intervals = feeds.flatMap((f) => state.feeds[f]?.poll_interval_s ?? []);
+        rc.log.info({ feeds: waiting.length, next_poll_at: waiting.sort()[0], poll_interval_s: Math.max(0, ...intervals) }, 'github.feeds.poll_later');
       }
       yield { type: 'checkpoint', state: next as unknown as import('../../core/source.js').JsonValue };
     }
