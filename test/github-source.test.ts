@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
-import { type Logger, silentLogger } from '../src/core/logger.js';
+import type { Logger } from '../src/core/logger.js';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
 import { Project } from '../src/pipeline/project.js';
 import { runPipeline } from '../src/pipeline/run.js';
