@@ -74,7 +74,7 @@ export const githubSource: SourcePlugin<GithubConfig> = {
         if ('waitUntil' in r) {
           // Unchanged as far as this run knows; its state stays as it was.
           rc.log.debug({ feed: r.feed, next_poll_at: r.waitUntil }, 'github.feed.poll_later');
-          if (r.waitUntil) waiting.push(r.waitUntil);
+          waiting.push(r.feed);
           continue;
         }
         const { got } = r;
@@ -97,8 +97,10 @@ export const githubSource: SourcePlugin<GithubConfig> = {
       }
       if (waiting.length > 0) {
         // Said once a run, so that a schedule more frequent than GitHub's interval explains its empty runs.
-        const intervals = feeds.flatMap((f) => state.feeds[f]?.poll_interval_s ?? []);
-        rc.log.info({ feeds: waiting.length, next_poll_at: waiting.sort()[0], poll_interval_s: Math.max(0, ...intervals) }, 'github.feeds.poll_later');
+        const waits = waiting.flatMap((f) => state.feeds[f] ?? []);
+        const nextPollAt = waits.flatMap((w) => w.next_poll_at ?? []).sort()[0];
+        const pollIntervalS = Math.max(0, ...waits.flatMap((w) => w.poll_interval_s ?? []));
+        rc.log.info({ feeds: waiting.length, next_poll_at: nextPollAt, poll_interval_s: pollIntervalS }, 'github.feeds.poll_later');
       }
       yield { type: 'checkpoint', state: next as unknown as import('../../core/source.js').JsonValue };
     }
