@@ -278,6 +278,32 @@ export function schemaContract(name: string, fresh: () => Promise<WarehouseUnder
       expect((await fields(t)).points?.rows).toBe(1);
     }, 120_000);
 
+    it('an object used as a map (ids as keys) stops at 2,000 paths: the rest are counted as untracked, every row loads', async () => {
+      const t = spec();
+      const { r } = await load(
+        t,
+        Array.from({ length: 6000 }, (_, i) => line({ id: i + 1, by_id: { [`u${i}`]: i } })),
+      );
+      expect(r).toMatchObject({ rows: 6000, rejected: 0, untrackedPaths: 6002 - 2000 });
+      const f = await fields(t);
+      expect(Object.keys(f)).toHaveLength(2000);
+      expect([f.id?.rows, f.by_id?.rows, f['by_id.u0']?.rows, f['by_id.u1997']?.rows, f['by_id.u1998']]).toEqual([6000, 6000, 1, 1, undefined]);
+    }, 60_000);
+
+    it('a wide stream (150 fields) is checked like any other, beside a bad line too', async () => {
+      const t = spec();
+      const wide = (id: number, extra: Record<string, unknown> = {}) =>
+        line({ id, ...Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`f${i}`, i])), ...extra });
+      await load(t, [wide(1), wide(2)]);
+      const { r } = await load(t, [wide(3), 'not json', wide(4, { f7: 'seven', added: true })]);
+      expect(r).toMatchObject({ rows: 2, rejected: 1 });
+      expect((await changes(t)).map((c) => [c.path, c.kind, c.after, c.line])).toEqual([
+        ['added', 'new_field', ['boolean'], 3],
+        ['f7', 'type_change', ['string', 'integer'], 3],
+      ]);
+      expect((await fields(t)).f149?.rows).toBe(4);
+    });
+
     it('track: false learns nothing', async () => {
       const t = spec({ track: false });
       await load(t, [line({ id: 1, a: 1 })]);

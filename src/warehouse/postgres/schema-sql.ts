@@ -122,7 +122,7 @@ async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observe
     const kids = tree.paths.filter((p) => p.parent === o.index).map((p) => p.segments.at(-1)!);
     return `CASE WHEN jsonb_typeof(${v}) = 'object' AND ${v} - ${textArray(kids)} <> '{}'::jsonb THEN '1' ELSE '0' END`;
   });
-  const sig = { t: `concat(${codes.join(', ')})`, k: `concat(${flags.join(', ')})` };
+  const sig = { t: concatOf(codes), k: concatOf(flags) };
   const grouped = await c.query<{ t: string; k: string; n: string; first: string; f0: number; f1: number }>(
     `SELECT ${sig.t} AS t, ${sig.k} AS k, count(*) AS n, min(${POSITION}) AS first, min(s.b) AS f0, max(s.b) AS f1 FROM ${stage} s GROUP BY 1, 2`,
   );
@@ -135,6 +135,18 @@ async function check(c: pg.Client, stage: string, tree: Tree): Promise<{ observe
     else addStructure(observed, present.pairs(), { rows: Number(r.n), first: Number(r.first), minF: r.f0, maxF: r.f1 });
   }
   return { observed, novel, sig };
+}
+
+/** PostgreSQL's limit on a function's arguments (FUNC_MAX_ARGS). */
+const MAX_ARGS = 100;
+
+/** `concat` of any number of expressions: past the argument limit, in nested groups (a stream may keep 2,000 paths). */
+function concatOf(exprs: readonly string[]): string {
+  if (exprs.length === 0) return "''";
+  if (exprs.length <= MAX_ARGS) return `concat(${exprs.join(', ')})`;
+  const groups: string[] = [];
+  for (let i = 0; i < exprs.length; i += MAX_ARGS) groups.push(concatOf(exprs.slice(i, i + MAX_ARGS)));
+  return concatOf(groups);
 }
 
 /** Rows walked to guess the schema at a stream's baseline. */
