@@ -12,8 +12,8 @@ import {
 /**
  * DESIGN §9, the part every warehouse shares: what a group of staged rows teaches the stream's
  * schema, which of it is drift, and what a frozen contract rejects. The warehouse computes the
- * per-path statistics over its staged rows in SQL (`SchemaSession.observe`); only those small
- * summaries come back here, never the rows.
+ * per-path statistics over its staged rows (`SchemaSession.observe`: in SQL, or on PostgreSQL from
+ * a scan of the lines its COPY streams); only those small summaries come back here, never the rows.
  */
 
 /** Where a type was first seen: `f * 2^32 + line`, so the smallest is the earliest (batches load in order). */

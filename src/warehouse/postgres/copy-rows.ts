@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { isBlank } from '../../core/gzip-lines.js';
 import { gunzipChunks, LineSplitter, unreadableBatch } from '../lines.js';
 import { REJECT } from '../reject-reasons.js';
+import type { StructureScanner } from './structure-scan.js';
 
 export interface StageFile {
   /** The batch's number within its group: a small key into the group's batch table. */
@@ -27,15 +28,18 @@ const BACKSLASH = 0x5c;
 /**
  * The COPY text-format rows of a group of gzip JSON Lines batches, streamed: one file chunk at a
  * time, so memory stays flat whatever the batch size. Lines keep their numbers in the file;
- * blank lines are counted but not sent. `sent` receives how many rows each batch sent.
+ * blank lines are counted but not sent. `sent` receives how many rows each batch sent; `scan`
+ * reads the structure of each row sent.
  */
-export async function* copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>): AsyncGenerator<Buffer> {
+export async function* copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>, scan?: StructureScanner): AsyncGenerator<Buffer> {
   const out = new RowWriter(format);
   for (const f of files) {
     const lines = new LineSplitter();
     let rows = 0;
     const onLine = (n: number, line: Buffer) => {
-      if (out.line(f.b, n, line)) rows++;
+      if (!out.line(f.b, n, line)) return;
+      rows++;
+      scan?.line(f.b, n, line);
     };
     try {
       for await (const chunk of gunzipChunks(f.file)) {

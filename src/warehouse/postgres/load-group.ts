@@ -29,6 +29,7 @@ import {
   stageSql,
 } from './load-sql.js';
 import { FROZEN, pgSchemaSession } from './schema-sql.js';
+import { StructureScanner } from './structure-scan.js';
 
 type Counts = Map<number, { rows: number; rejected: number }>;
 
@@ -76,18 +77,22 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
   await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), todo.map((b) => timestampText(b.partitionMs))]);
   const files: StageFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: localFile(b) }));
 
+  const contract = t.schema ?? DEFAULT_CONTRACT;
+  const scan = contract.track ? new StructureScanner(contract.maxDepth) : undefined;
   await c.query('SAVEPOINT sluice_fast');
-  let counts = await fastPath(c, files, stage);
+  let counts = await fastPath(c, files, stage, scan);
   const checked = counts === undefined;
   if (counts === undefined) {
     log.debug({ table, batches: todo.length }, 'load.checked_path');
     await c.query('ROLLBACK TO SAVEPOINT sluice_fast');
     counts = await checkedPath(c, t, files, stage);
   }
-  // DESIGN §9: the schema learns from the staged rows; a frozen contract moves lines out first.
-  const contract = t.schema ?? DEFAULT_CONTRACT;
+  // DESIGN §9: the schema learns from the staged rows (as the COPY's scan read them, when it
+  // read every one); a frozen contract moves lines out first.
+  const scanned = checked ? undefined : scan?.observed();
+  if (scan?.declined) log.debug({ table, reason: scan.declined }, 'load.schema.scan_declined');
   const schema = contract.track
-    ? await trackSchema(pgSchemaSession(c, t.source, t.stream, stage), {
+    ? await trackSchema(pgSchemaSession(c, t.source, t.stream, stage, scanned), {
         source: t.source,
         stream: t.stream,
         contract,
@@ -162,10 +167,10 @@ async function merge(c: pg.Client, t: TableSpec, stage: string): Promise<void> {
 }
 
 /** Every line parsed and keyed by the COPY itself; undefined when some line is a reject (or cannot be copied). */
-async function fastPath(c: pg.Client, files: StageFile[], stage: string): Promise<Counts | undefined> {
+async function fastPath(c: pg.Client, files: StageFile[], stage: string, scan: StructureScanner | undefined): Promise<Counts | undefined> {
   const sent = new Map<number, number>();
   try {
-    await copy(c, copyJsonbSql(stage), files, 'jsonb', sent);
+    await copy(c, copyJsonbSql(stage), files, 'jsonb', sent, scan);
   } catch (error) {
     if (isBadInput(error)) return undefined;
     throw error;
@@ -181,8 +186,8 @@ async function checkedPath(c: pg.Client, t: TableSpec, files: StageFile[], stage
   return new Map(counts.rows.map((r) => [r.b, { rows: r.rows, rejected: r.rejected }]));
 }
 
-async function copy(c: pg.Client, sql: string, files: StageFile[], format: StageFormat, sent?: Map<number, number>): Promise<void> {
-  await pipeline(copyRows(files, format, sent), c.query(copyFrom(sql)));
+async function copy(c: pg.Client, sql: string, files: StageFile[], format: StageFormat, sent?: Map<number, number>, scan?: StructureScanner): Promise<void> {
+  await pipeline(copyRows(files, format, sent, scan), c.query(copyFrom(sql)));
 }
 
 /**

@@ -39,16 +39,23 @@ const valueAt = (segments: readonly string[]) => (segments.length === 0 ? 's.j' 
 const POSITION = 's.b::bigint * 4294967296 + s.n';
 
 /**
- * The load transaction's view of the schema, over the group's good rows (`stage`, `j jsonb`). A
- * cheap check first (the type of each known path and whether each known object holds other keys,
- * per row, grouped); only the rows it cannot read (a key the schema lacks) are walked with
- * `jsonb_each`, down to the depth.
+ * The load transaction's view of the schema, over the group's good rows (`stage`, `j jsonb`).
+ * `scanned`: what the COPY's scan read of those rows (structure-scan.ts), the first answer when
+ * given. Otherwise, and once a frozen contract has moved rows out: a cheap check first (the type
+ * of each known path and whether each known object holds other keys, per row, grouped); only the
+ * rows it cannot read (a key the schema lacks) are walked with `jsonb_each`, down to the depth.
  */
-export function pgSchemaSession(c: pg.Client, source: string, stream: string, stage: string): SchemaSession {
+export function pgSchemaSession(c: pg.Client, source: string, stream: string, stage: string, scanned?: Observed): SchemaSession {
+  let first = scanned;
   return {
     known: () => readKnown(c, source, stream),
 
     async observe(known, maxDepth) {
+      if (first) {
+        const observed = first;
+        first = undefined;
+        return observed;
+      }
       // At the baseline, walking every row is slow: the first rows give a provisional schema to check the others against.
       const guide = known.size > 0 ? known : await provisional(c, stage, maxDepth);
       const checked = guide.size > 0 ? await check(c, stage, knownTree(guide, maxDepth)) : undefined;
