@@ -57,15 +57,16 @@ describe('start-up: each command loads only what it uses', () => {
     const loaded = loadedBy(['status'], dir);
     const packages = packagesIn(loaded);
     // Local storage and DuckDB: the other drivers stay where they are.
-    for (const p of ['pg', 'pg-copy-streams', 'snowflake-sdk', '@aws-sdk/client-s3', 'nunjucks', 'croner', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
+    for (const p of ['pg', 'pg-copy-streams', 'snowflake-sdk', '@aws-sdk/client-s3', 'undici', 'nunjucks', 'croner', ...TERMINAL])
+      expect(packages.has(p), p).toBe(false);
     expect(packages.has('@duckdb/node-api')).toBe(true);
     expect(loaded.filter((m) => /^dist\/(serve|report\/html|transform)\b/.test(m))).toEqual([]);
   });
 
-  it('`load` away from a terminal, in a project without models, loads neither the terminal code nor the model engine', () => {
+  it('`load` away from a terminal, in a project without models, loads neither the HTTP client, the terminal code nor the model engine', () => {
     const loaded = loadedBy(['load'], dir);
     const packages = packagesIn(loaded);
-    for (const p of ['nunjucks', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
+    for (const p of ['undici', 'nunjucks', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
     expect(loaded.filter((m) => /^dist\/(transform|cli\/progress-terminal)\b/.test(m))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { Agent, request, errors as undiciErrors } from 'undici';
+import type { Agent } from 'undici';
 import { AuthError, HttpError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redactText } from '../core/redact.js';
@@ -41,7 +41,26 @@ export interface HttpResponse {
   url: string;
 }
 
-const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const RETRYABLE_NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** undici, imported at the first request: a command that fetches nothing (`load`, `status`) never pays its 0.1 s. */
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => {
+  undici ??= import('undici');
+  return undici;
+};
 const MAX_RATE_LIMIT_WAITS = 5;
 
 /**
@@ -49,18 +68,26 @@ const MAX_RATE_LIMIT_WAITS = 5;
  * `Retry-After` and rate-limit headers honoured, credentials rejected at once, secrets redacted.
  */
 export class HttpClient {
-  readonly #agent: Agent;
+  #agent: Promise<Agent> | undefined;
   readonly #o: HttpClientOptions;
 
   constructor(options: HttpClientOptions) {
     this.#o = options;
-    this.#agent = new Agent({
-      connections: options.connections,
-      keepAliveTimeout: 10_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect: { timeout: options.timeoutMs },
-    });
+  }
+
+  #dispatcher(): Promise<Agent> {
+    const o = this.#o;
+    this.#agent ??= loadUndici().then(
+      ({ Agent }) =>
+        new Agent({
+          connections: o.connections,
+          keepAliveTimeout: 10_000,
+          headersTimeout: o.timeoutMs,
+          bodyTimeout: o.timeoutMs,
+          connect: { timeout: o.timeoutMs },
+        }),
+    );
+    return this.#agent;
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
@@ -138,11 +165,12 @@ export class HttpClient {
   }
 
   async #once(req: HttpRequest): Promise<HttpResponse> {
+    const { request } = await loadUndici();
     const res = await request(req.url, {
       method: req.method ?? 'GET',
       headers: req.headers,
       body: req.body,
-      dispatcher: this.#agent,
+      dispatcher: await this.#dispatcher(),
       signal: req.signal,
     });
     let body: Buffer;
@@ -158,8 +186,10 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    if (this.#agent.closed || this.#agent.destroyed) return; // closing twice is harmless
-    await this.#agent.close();
+    if (this.#agent === undefined) return; // never used
+    const agent = await this.#agent;
+    if (agent.closed || agent.destroyed) return; // closing twice is harmless
+    await agent.close();
   }
 }
 
@@ -195,9 +225,8 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** A network failure worth another attempt, by its code (undici's timeouts and socket errors carry theirs). */
 function isRetryableNetworkError(error: unknown): boolean {
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return true;
-  if (error instanceof undiciErrors.ConnectTimeoutError || error instanceof undiciErrors.SocketError) return true;
   let e: unknown = error;
   for (let depth = 0; e && depth < 4; depth++) {
     const code = (e as { code?: string }).code;
