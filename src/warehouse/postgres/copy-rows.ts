@@ -55,6 +55,60 @@ export async function* copyRows(files: readonly StageFile[], format: StageFormat
   }
 }
 
+/** A batch for a COPY straight into the raw table: its partition hour as timestamp text. */
+export interface RawFile extends StageFile {
+  partition: string;
+}
+
+/**
+ * The COPY text-format rows of the raw table itself (`data`, `_sluice_partition`, `_sluice_batch`,
+ * `_sluice_loaded_at`, then the key columns), the keys read by the scan. It stops at the first
+ * line the scan cannot key (`stop.reason` says why), and the load then takes the group through
+ * its stage instead.
+ */
+export async function* copyRawRows(
+  files: readonly RawFile[],
+  scan: StructureScanner,
+  loadedAt: string,
+  sent: Map<number, number>,
+  stop: { reason?: string },
+): AsyncGenerator<Buffer> {
+  const out = new RowWriter('jsonb');
+  for (const f of files) {
+    const lines = new LineSplitter();
+    const batch = `\t${copyText(f.partition)}\t${copyText(f.key)}\t${copyText(loadedAt)}`;
+    let rows = 0;
+    const onLine = (n: number, line: Buffer) => {
+      if (stop.reason !== undefined || isBlank(line)) return;
+      scan.line(f.b, n, line);
+      const keys = scan.keyValues(line);
+      if (keys === undefined) {
+        stop.reason = scan.declined ?? `line ${n} of ${f.key} has no plain key`;
+        return;
+      }
+      out.row(line, `${batch}\t${keys.map(copyText).join('\t')}`);
+      rows++;
+    };
+    try {
+      for await (const chunk of gunzipChunks(f.file)) {
+        lines.push(chunk, onLine);
+        if (stop.reason !== undefined) return;
+        if (out.size >= FLUSH_AT) yield out.take();
+      }
+    } catch (error) {
+      throw unreadableBatch(f.key, error);
+    }
+    lines.end(onLine);
+    if (stop.reason !== undefined) return;
+    sent.set(f.b, rows);
+    if (out.size > 0) yield out.take();
+  }
+}
+
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
+const copyText = (value: string): string => (/[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value);
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 class RowWriter {
   readonly #format: StageFormat;
   #buf = Buffer.allocUnsafe(FLUSH_AT * 2);
@@ -97,6 +151,14 @@ class RowWriter {
     if (this.#format === 'text') this.#pos += this.#buf.write(note === undefined ? '\t\\N' : `\t${note}`, this.#pos, 'utf8');
     this.#buf[this.#pos++] = NL;
     return true;
+  }
+
+  /** Writes a row of the line's text, then `tail` (columns already in COPY's text format). */
+  row(line: Buffer, tail: string): void {
+    this.#ensure(line.length * 2 + tail.length * 3 + 8);
+    this.#escaped(line);
+    this.#pos += this.#buf.write(tail, this.#pos, 'utf8');
+    this.#buf[this.#pos++] = NL;
   }
 
   /** COPY text format: a backslash, tab or CR in the data is written as an escape. */

@@ -4,17 +4,19 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SluiceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { DEFAULT_CONTRACT } from '../../core/schema.js';
+import { DEFAULT_CONTRACT, type SchemaContract } from '../../core/schema.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
 import { localFile, pendingBatches } from '../ledger-rules.js';
-import { schemaResults, trackSchema } from '../schema-learn.js';
+import { type Observed, schemaResults, trackSchema } from '../schema-learn.js';
 import { timestampText } from '../sql.js';
-import { copyRows, type StageFile, type StageFormat } from './copy-rows.js';
+import { copyRawRows, copyRows, type RawFile, type StageFile, type StageFormat } from './copy-rows.js';
 import {
+  BATCHES_SQL,
   CHECKED_COUNTS_SQL,
   COPY_TEXT_SQL,
   classifySql,
   copyJsonbSql,
+  copyRawSql,
   createTableSql,
   DELETE_REJECTS_SQL,
   groupDupsSql,
@@ -44,11 +46,18 @@ export function lockKey(name: string): string {
  * Loads one group of batches in one transaction: the table's lock, the ledger re-read under it,
  * the rows, the rejects and the ledger rows commit together or not at all.
  */
-export async function loadGroup(c: pg.Client, t: TableSpec, batches: readonly BatchToLoad[], runId: string, log: Logger): Promise<LoadResult[]> {
+export async function loadGroup(
+  c: pg.Client,
+  t: TableSpec,
+  batches: readonly BatchToLoad[],
+  runId: string,
+  log: Logger,
+  hints: LoadHints,
+): Promise<LoadResult[]> {
   const stage = stageName();
   await c.query('BEGIN');
   try {
-    const results = await inTransaction(c, t, batches, runId, log, stage);
+    const results = await inTransaction(c, t, batches, runId, log, hints, stage);
     await c.query(`DROP TABLE IF EXISTS ${stage}`);
     await c.query('COMMIT');
     return results;
@@ -58,7 +67,15 @@ export async function loadGroup(c: pg.Client, t: TableSpec, batches: readonly Ba
   }
 }
 
-async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly BatchToLoad[], runId: string, log: Logger, stage: string): Promise<LoadResult[]> {
+async function inTransaction(
+  c: pg.Client,
+  t: TableSpec,
+  batches: readonly BatchToLoad[],
+  runId: string,
+  log: Logger,
+  hints: LoadHints,
+  stage: string,
+): Promise<LoadResult[]> {
   const table = rawTable(t);
   const key = lockKey(table);
   const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [key]);
@@ -73,26 +90,19 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
   // Compiling the group's few statements costs more than it saves (measured: about 1 s per 200,000 rows).
   await c.query('SET LOCAL jit = off');
   if (t.mode === 'full') await c.query(`DELETE FROM ${table}`);
-  for (const sql of stageSql(t, stage)) await c.query(sql);
-  await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), todo.map((b) => timestampText(b.partitionMs))]);
-  const files: StageFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: localFile(b) }));
+  await c.query(BATCHES_SQL);
+  const partitions = todo.map((b) => timestampText(b.partitionMs));
+  await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), partitions]);
+  const files: RawFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: localFile(b), partition: partitions[i]! }));
 
   const contract = t.schema ?? DEFAULT_CONTRACT;
-  const scan = contract.track ? new StructureScanner(contract.maxDepth) : undefined;
-  await c.query('SAVEPOINT sluice_fast');
-  let counts = await fastPath(c, files, stage, scan);
-  const checked = counts === undefined;
-  if (counts === undefined) {
-    log.debug({ table, batches: todo.length }, 'load.checked_path');
-    await c.query('ROLLBACK TO SAVEPOINT sluice_fast');
-    counts = await checkedPath(c, t, files, stage);
-  }
-  // DESIGN §9: the schema learns from the staged rows (as the COPY's scan read them, when it
-  // read every one); a frozen contract moves lines out first.
-  const scanned = checked ? undefined : scan?.observed();
-  if (scan?.declined) log.debug({ table, reason: scan.declined }, 'load.schema.scan_declined');
+  const landed =
+    (hints.conflicted.has(table) ? undefined : await straightIn(c, t, files, contract, hints, log)) ?? (await throughStage(c, t, files, stage, contract, log));
+  const counts = landed.counts;
+  // DESIGN §9: the schema learns from the group's rows (as the COPY's scan read them, when it
+  // read every one); a frozen contract moves lines out of the stage first.
   const schema = contract.track
-    ? await trackSchema(pgSchemaSession(c, t.source, t.stream, stage, scanned), {
+    ? await trackSchema(pgSchemaSession(c, t.source, t.stream, stage, landed.scanned), {
         source: t.source,
         stream: t.stream,
         contract,
@@ -106,9 +116,9 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
     counts.set(b, { rows: x.rows - n, rejected: x.rejected + n });
   }
   const rows = [...counts.values()].reduce((n, x) => n + x.rows, 0);
-  if (rows > 0) await merge(c, t, stage);
+  if (landed.staged && rows > 0) await merge(c, t, stage);
   await c.query(DELETE_REJECTS_SQL);
-  if (checked) await c.query(INSERT_REJECTS_SQL, [runId]);
+  if (landed.checked) await c.query(INSERT_REJECTS_SQL, [runId]);
   if (schema && schema.frozen.size > 0) await c.query(INSERT_FROZEN_SQL, [runId]);
 
   const countOf = (i: number) => counts.get(i) ?? { rows: 0, rejected: 0 };
@@ -166,6 +176,64 @@ async function merge(c: pg.Client, t: TableSpec, stage: string): Promise<void> {
   await c.query(mergeSql(t, dups ? 'dedupe' : 'upsert', stage));
 }
 
+/** How the group's rows reached the table (or its stage), and what the COPY's scan read of them. */
+interface Landed {
+  counts: Counts;
+  /** The rows are in the stage, to be merged. */
+  staged: boolean;
+  /** Some lines were rejects, sorted out in SQL (`pg_temp._sluice_checked`). */
+  checked: boolean;
+  scanned: Observed | undefined;
+}
+
+/** What loads of one warehouse connection learn about its tables. */
+export interface LoadHints {
+  /** Tables whose groups repeat keys (an overlapping feed, a batch loaded again): they go through the stage. */
+  conflicted: Set<string>;
+}
+
+/**
+ * The usual group, every line a new key: COPY straight into the table, keyed by the scan, so the
+ * rows are written once instead of staged and inserted. A key the table holds or the group
+ * repeats, a bad line, or a line the scan cannot key sends the group back to the savepoint and
+ * through the stage. A frozen contract, which may have to reject lines, always goes through it.
+ */
+async function straightIn(c: pg.Client, t: TableSpec, files: RawFile[], contract: SchemaContract, hints: LoadHints, log: Logger): Promise<Landed | undefined> {
+  if (contract.track && (contract.newFields === 'freeze' || contract.typeChanges === 'freeze')) return undefined;
+  const table = rawTable(t);
+  const scan = new StructureScanner(contract.track ? contract.maxDepth : 1, t.primaryKey);
+  const sent = new Map<number, number>();
+  const stop: { reason?: string } = {};
+  await c.query('SAVEPOINT sluice_direct');
+  const loadedAt = (await c.query<{ now: string }>('SELECT now()::text AS now')).rows[0]!.now;
+  try {
+    await pipeline(copyRawRows(files, scan, loadedAt, sent, stop), c.query(copyFrom(copyRawSql(t))));
+  } catch (error) {
+    if (!isBadInput(error) && !isConflict(error)) throw error;
+    if (isConflict(error)) hints.conflicted.add(table);
+    stop.reason = (error as Error).message;
+  }
+  if (stop.reason === undefined) return { counts: countsOf(sent), staged: false, checked: false, scanned: contract.track ? scan.observed() : undefined };
+  log.debug({ table, reason: stop.reason }, 'load.direct.declined');
+  await c.query('ROLLBACK TO SAVEPOINT sluice_direct');
+  return undefined;
+}
+
+/** The group through the stage: COPY, parsed and keyed by PostgreSQL, or line by line when some are rejects. */
+async function throughStage(c: pg.Client, t: TableSpec, files: StageFile[], stage: string, contract: SchemaContract, log: Logger): Promise<Landed> {
+  await c.query(stageSql(t, stage));
+  const scan = contract.track ? new StructureScanner(contract.maxDepth) : undefined;
+  await c.query('SAVEPOINT sluice_fast');
+  const counts = await fastPath(c, files, stage, scan);
+  if (scan?.declined) log.debug({ table: rawTable(t), reason: scan.declined }, 'load.schema.scan_declined');
+  if (counts) return { counts, staged: true, checked: false, scanned: scan?.observed() };
+  log.debug({ table: rawTable(t), batches: files.length }, 'load.checked_path');
+  await c.query('ROLLBACK TO SAVEPOINT sluice_fast');
+  return { counts: await checkedPath(c, t, files, stage), staged: true, checked: true, scanned: undefined };
+}
+
+const countsOf = (sent: Map<number, number>): Counts => new Map([...sent].map(([b, rows]) => [b, { rows, rejected: 0 }]));
+
 /** Every line parsed and keyed by the COPY itself; undefined when some line is a reject (or cannot be copied). */
 async function fastPath(c: pg.Client, files: StageFile[], stage: string, scan: StructureScanner | undefined): Promise<Counts | undefined> {
   const sent = new Map<number, number>();
@@ -175,7 +243,7 @@ async function fastPath(c: pg.Client, files: StageFile[], stage: string, scan: S
     if (isBadInput(error)) return undefined;
     throw error;
   }
-  return new Map([...sent].map(([b, rows]) => [b, { rows, rejected: 0 }]));
+  return countsOf(sent);
 }
 
 async function checkedPath(c: pg.Client, t: TableSpec, files: StageFile[], stage: string): Promise<Counts> {
@@ -194,6 +262,9 @@ async function copy(c: pg.Client, sql: string, files: StageFile[], format: Stage
  * A line the COPY could not take: bad JSON or encoding (SQLSTATE class 22), a value too large
  * (54), not an object (23514, the stage's check) or without its key (23502).
  */
+/** A key the table holds, or one the group repeats. */
+const isConflict = (error: unknown): boolean => (error as { code?: unknown })?.code === '23505';
+
 function isBadInput(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54') || code === '23514' || code === '23502');

@@ -47,16 +47,21 @@ const staged = (t: TableSpec) => t.primaryKey.map((_, i) => `_k${i}`);
  */
 export const stageName = (): string => `sluice._sluice_stage_${randomBytes(6).toString('hex')}`;
 
+/** The group's batches, by their number in the group. */
+export const BATCHES_SQL = 'CREATE TEMP TABLE _sluice_batches (b int PRIMARY KEY, batch_key text NOT NULL, partition_at timestamp NOT NULL) ON COMMIT DROP';
+
 /**
- * The group's batches and its parsed rows. The stage works out each row's key once, as the COPY
- * writes it; a line that is not an object or lacks its key fails the COPY (as bad JSON does), and
- * sends the group to the checked path.
+ * The group's parsed rows. The stage works out each row's key once, as the COPY writes it; a line
+ * that is not an object or lacks its key fails the COPY (as bad JSON does), and sends the group to
+ * the checked path.
  */
-export const stageSql = (t: TableSpec, stage: string): string[] => [
-  'CREATE TEMP TABLE _sluice_batches (b int PRIMARY KEY, batch_key text NOT NULL, partition_at timestamp NOT NULL) ON COMMIT DROP',
+export const stageSql = (t: TableSpec, stage: string): string =>
   `CREATE UNLOGGED TABLE ${stage} (b int NOT NULL, n bigint NOT NULL, j jsonb NOT NULL CHECK (jsonb_typeof(j) = 'object'),
-     ${t.primaryKey.map((k, i) => `_k${i} text NOT NULL GENERATED ALWAYS AS (j ->> ${ql(k)}) STORED`).join(',\n     ')})`,
-];
+     ${t.primaryKey.map((k, i) => `_k${i} text NOT NULL GENERATED ALWAYS AS (j ->> ${ql(k)}) STORED`).join(',\n     ')})`;
+
+/** The group straight into the table (see `straightIn`): the columns as `copyRawRows` writes them. */
+export const copyRawSql = (t: TableSpec): string =>
+  `COPY ${rawTable(t)} (data, _sluice_partition, _sluice_batch, _sluice_loaded_at, ${t.primaryKey.map(qi).join(', ')}) FROM STDIN`;
 export const INSERT_BATCHES_SQL =
   'INSERT INTO pg_temp._sluice_batches (b, batch_key, partition_at) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamp[])';
 

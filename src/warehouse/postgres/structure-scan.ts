@@ -22,9 +22,21 @@ export class StructureScanner {
   #b = 0;
   #at = 0;
   #declined: string | undefined;
+  /** The top-level fields whose values the scan keeps for each line (the table's key). */
+  readonly #keys: PathNode[];
+  readonly #keyAt: Int32Array;
+  readonly #keyEnd: Int32Array;
 
-  constructor(maxDepth: number) {
+  constructor(maxDepth: number, keys: readonly string[] = []) {
     this.#maxDepth = maxDepth;
+    this.#keys = keys.map((name, i) => {
+      const node = new PathNode([name]);
+      node.key = i;
+      this.#root.byName.set(name, node);
+      return node;
+    });
+    this.#keyAt = new Int32Array(keys.length);
+    this.#keyEnd = new Int32Array(keys.length);
   }
 
   /** Why the scan gave up, if it did. */
@@ -38,6 +50,7 @@ export class StructureScanner {
     this.#row++;
     this.#b = b;
     this.#at = position(b, n);
+    this.#keyAt.fill(-1);
     try {
       const i = ws(buf, 0);
       if (buf[i] !== OPEN_OBJECT) throw new Decline('a line that is not an object');
@@ -45,6 +58,38 @@ export class StructureScanner {
     } catch (error) {
       this.#declined = error instanceof Decline ? error.message : `unexpected: ${(error as Error).message}`;
     }
+  }
+
+  /**
+   * The key fields of the line just scanned, as `->>` reads them: a string's value, an integer as
+   * written. Undefined when one is missing, null, or of a type whose text jsonb writes its own way
+   * (the load then keys the line in SQL).
+   */
+  keyValues(buf: Buffer): string[] | undefined {
+    if (this.#declined !== undefined) return undefined;
+    try {
+      return this.#keyValues(buf);
+    } catch {
+      return undefined; // an escape JSON does not allow: PostgreSQL refuses the line too
+    }
+  }
+
+  #keyValues(buf: Buffer): string[] | undefined {
+    const out: string[] = [];
+    for (let k = 0; k < this.#keys.length; k++) {
+      const at = this.#keyAt[k]!;
+      if (at < 0) return undefined;
+      const end = this.#keyEnd[k]!;
+      if (buf[at] === QUOTE) {
+        const escaped = buf.indexOf(BACKSLASH, at) !== -1 && buf.indexOf(BACKSLASH, at) < end;
+        out.push(escaped ? (JSON.parse(buf.toString('utf8', at, end)) as string) : buf.toString('utf8', at + 1, end - 1));
+        continue;
+      }
+      const text = buf.toString('latin1', at, end);
+      if (!PLAIN_INTEGER.test(text)) return undefined;
+      out.push(text);
+    }
+    return out;
   }
 
   /** The paths and types of every line scanned; undefined if the scan declined. */
@@ -83,6 +128,7 @@ export class StructureScanner {
       i = ws(buf, end);
       if (buf[i] !== COLON) throw new Decline('a key without a value');
       i = ws(buf, i + 1);
+      const valueAt = i;
       const c = buf[i];
       let type: number;
       if (c === QUOTE) {
@@ -115,6 +161,10 @@ export class StructureScanner {
         // Lines come in order (batch, then line): the first sighting is the earliest, the latest batch the last.
         s.rows++;
         s.maxF = this.#b;
+      }
+      if (kid.key >= 0 && parent === this.#root) {
+        this.#keyAt[kid.key] = valueAt;
+        this.#keyEnd[kid.key] = i;
       }
       i = ws(buf, i);
       if (buf[i] === CLOSE_OBJECT) return i + 1;
@@ -156,6 +206,9 @@ const MAX_NODES = 5000;
 const TYPES: readonly JsonType[] = ['string', 'integer', 'number', 'boolean', 'object', 'array', 'null'];
 const [STRING, INTEGER, NUMBER, BOOLEAN, OBJECT, ARRAY, NULL] = [0, 1, 2, 3, 4, 5, 6] as const;
 
+/** An integer whose text jsonb writes back as it came (`-0` comes back as `0`). */
+const PLAIN_INTEGER = /^(?:0|-?[1-9][0-9]*)$/;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
@@ -186,6 +239,8 @@ class PathNode {
   readonly stats: Array<TypeStats | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   /** The last line that carried this path, to catch a key written twice. */
   row = 0;
+  /** Which of the table's key fields this is, at the top level; -1 for any other path. */
+  key = -1;
 
   constructor(readonly segments: readonly string[]) {}
 }

@@ -6,14 +6,15 @@ import type { BatchToLoad, LedgerEntry, LoadResult, SameContent, TableSpec, Tabl
 import { describeGroup } from '../ledger-rules.js';
 import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config.js';
 import { PgSession, parseTarget } from './connection.js';
-import { loadGroup, lockKey } from './load-group.js';
+import { type LoadHints, loadGroup, lockKey } from './load-group.js';
 import { RECORD_VERSIONS_SQL, rawTable, SETUP_IF_MISSING, SETUP_MISSING_SQL, SETUP_SQL } from './load-sql.js';
 import { readPgSchema, readPgSchemaChanges, readPgTimeFields, SCHEMA_SETUP_SQL } from './schema-sql.js';
 import { PostgresSqlTarget } from './sql-target.js';
 
 /**
  * PostgreSQL: `raw.<source>_<stream>` with `data jsonb`. Batches stream from their gzip files
- * through `COPY … FROM STDIN` into an unlogged stage inside the load's transaction, then one insert per group.
+ * through `COPY … FROM STDIN` inside the load's transaction: straight into the table for a group of
+ * new keys, else into an unlogged stage merged with one insert (load-group.ts).
  */
 export class PostgresWarehouse implements Warehouse {
   readonly type = 'postgres';
@@ -21,6 +22,7 @@ export class PostgresWarehouse implements Warehouse {
   readonly #session: PgSession;
   readonly #targets = new Set<SqlTarget>();
   readonly #log: Logger;
+  readonly #hints: LoadHints = { conflicted: new Set() };
 
   private constructor(session: PgSession, log: Logger) {
     this.#session = session;
@@ -65,7 +67,7 @@ export class PostgresWarehouse implements Warehouse {
   async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
     if (batches.length === 0) return [];
     try {
-      return await this.#session.run('a load', (c) => loadGroup(c, t, batches, runId, this.#log));
+      return await this.#session.run('a load', (c) => loadGroup(c, t, batches, runId, this.#log, this.#hints));
     } catch (error) {
       const group = describeGroup(batches);
       throw wrap(error, `loading ${group.name} into ${rawTable(t)}`, group.context);
