@@ -74,19 +74,18 @@ export async function* copyRawRows(
   stop: { reason?: string },
 ): AsyncGenerator<Buffer> {
   const out = new RowWriter('jsonb');
+  const keys = scan.keyCount;
   for (const f of files) {
     const lines = new LineSplitter();
-    const batch = `\t${copyText(f.partition)}\t${copyText(f.key)}\t${copyText(loadedAt)}`;
+    const batch = Buffer.from(`\t${copyText(f.partition)}\t${copyText(f.key)}\t${copyText(loadedAt)}`);
     let rows = 0;
     const onLine = (n: number, line: Buffer) => {
       if (stop.reason !== undefined || isBlank(line)) return;
       scan.line(f.b, n, line);
-      const keys = scan.keyValues(line);
-      if (keys === undefined) {
+      if (!out.keyedRow(line, batch, scan, keys)) {
         stop.reason = scan.declined ?? `line ${n} of ${f.key} has no plain key`;
         return;
       }
-      out.row(line, `${batch}\t${keys.map(copyText).join('\t')}`);
       rows++;
     };
     try {
@@ -153,12 +152,30 @@ class RowWriter {
     return true;
   }
 
-  /** Writes a row of the line's text, then `tail` (columns already in COPY's text format). */
-  row(line: Buffer, tail: string): void {
-    this.#ensure(line.length * 2 + tail.length * 3 + 8);
+  /**
+   * Writes a raw table's row: the line, the batch's columns (in COPY's text format), then the
+   * scan's key texts, copied from the line. False, with nothing written, when a key cannot be read.
+   */
+  keyedRow(line: Buffer, batch: Buffer, scan: StructureScanner, keys: number): boolean {
+    const start = this.#pos;
+    this.#ensure(line.length * 3 + batch.length + keys + 8);
     this.#escaped(line);
-    this.#pos += this.#buf.write(tail, this.#pos, 'utf8');
+    this.#pos += batch.copy(this.#buf, this.#pos);
+    for (let k = 0; k < keys; k++) {
+      const text = scan.keyText(line, k);
+      if (text === false) {
+        this.#pos = start;
+        return false;
+      }
+      this.#buf[this.#pos++] = TAB;
+      if (text === true) this.#pos += line.copy(this.#buf, this.#pos, scan.keyFrom, scan.keyTo);
+      else {
+        this.#ensure(text.length * 6);
+        this.#pos += this.#buf.write(copyText(text), this.#pos, 'utf8');
+      }
+    }
     this.#buf[this.#pos++] = NL;
+    return true;
   }
 
   /** COPY text format: a backslash, tab or CR in the data is written as an escape. */

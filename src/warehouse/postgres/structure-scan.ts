@@ -39,6 +39,11 @@ export class StructureScanner {
     this.#keyEnd = new Int32Array(keys.length);
   }
 
+  /** How many key fields the scan reads. */
+  get keyCount(): number {
+    return this.#keys.length;
+  }
+
   /** Why the scan gave up, if it did. */
   get declined(): string | undefined {
     return this.#declined;
@@ -60,36 +65,41 @@ export class StructureScanner {
     }
   }
 
-  /**
-   * The key fields of the line just scanned, as `->>` reads them: a string's value, an integer as
-   * written. Undefined when one is missing, null, or of a type whose text jsonb writes its own way
-   * (the load then keys the line in SQL).
-   */
-  keyValues(buf: Buffer): string[] | undefined {
-    if (this.#declined !== undefined) return undefined;
-    try {
-      return this.#keyValues(buf);
-    } catch {
-      return undefined; // an escape JSON does not allow: PostgreSQL refuses the line too
-    }
-  }
+  /** After `keyText` returned true: where the key's text stands in the line. */
+  keyFrom = 0;
+  keyTo = 0;
 
-  #keyValues(buf: Buffer): string[] | undefined {
-    const out: string[] = [];
-    for (let k = 0; k < this.#keys.length; k++) {
-      const at = this.#keyAt[k]!;
-      if (at < 0) return undefined;
-      const end = this.#keyEnd[k]!;
-      if (buf[at] === QUOTE) {
-        const escaped = buf.indexOf(BACKSLASH, at) !== -1 && buf.indexOf(BACKSLASH, at) < end;
-        out.push(escaped ? (JSON.parse(buf.toString('utf8', at, end)) as string) : buf.toString('utf8', at + 1, end - 1));
-        continue;
+  /**
+   * Key field `k` of the line just scanned, as `->>` reads it: true when its text stands in the
+   * line as it is (a string without escapes, between `keyFrom` and `keyTo`; an integer as
+   * written), the decoded value of a string with escapes, or false when it is missing, null, or of
+   * a type whose text jsonb writes its own way (the load then keys the line in SQL).
+   */
+  keyText(buf: Buffer, k: number): string | boolean {
+    if (this.#declined !== undefined) return false;
+    const at = this.#keyAt[k]!;
+    if (at < 0) return false;
+    const end = this.#keyEnd[k]!;
+    if (buf[at] === QUOTE) {
+      for (let i = at + 1; i < end - 1; i++) {
+        const c = buf[i]!;
+        if (c === BACKSLASH) {
+          try {
+            return JSON.parse(buf.toString('utf8', at, end)) as string;
+          } catch {
+            return false; // an escape JSON does not allow: PostgreSQL refuses the line too
+          }
+        }
+        if (c < 0x20) return false; // a raw control character: not JSON, and not for COPY either
       }
-      const text = buf.toString('latin1', at, end);
-      if (!PLAIN_INTEGER.test(text)) return undefined;
-      out.push(text);
+      this.keyFrom = at + 1;
+      this.keyTo = end - 1;
+      return true;
     }
-    return out;
+    if (!isPlainInteger(buf, at, end)) return false;
+    this.keyFrom = at;
+    this.keyTo = end;
+    return true;
   }
 
   /** The paths and types of every line scanned; undefined if the scan declined. */
@@ -206,8 +216,14 @@ const MAX_NODES = 5000;
 const TYPES: readonly JsonType[] = ['string', 'integer', 'number', 'boolean', 'object', 'array', 'null'];
 const [STRING, INTEGER, NUMBER, BOOLEAN, OBJECT, ARRAY, NULL] = [0, 1, 2, 3, 4, 5, 6] as const;
 
-/** An integer whose text jsonb writes back as it came (`-0` comes back as `0`). */
-const PLAIN_INTEGER = /^(?:0|-?[1-9][0-9]*)$/;
+/** An integer whose text jsonb writes back as it came: no fraction or exponent, and not `-0` (it comes back as `0`). */
+function isPlainInteger(buf: Buffer, from: number, to: number): boolean {
+  let i = buf[from] === 0x2d ? from + 1 : from;
+  if (i >= to) return false;
+  if (buf[i] === 0x30) return i === from && to === from + 1;
+  for (; i < to; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+  return true;
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
