@@ -46,18 +46,11 @@ export function lockKey(name: string): string {
  * Loads one group of batches in one transaction: the table's lock, the ledger re-read under it,
  * the rows, the rejects and the ledger rows commit together or not at all.
  */
-export async function loadGroup(
-  c: pg.Client,
-  t: TableSpec,
-  batches: readonly BatchToLoad[],
-  runId: string,
-  log: Logger,
-  hints: LoadHints,
-): Promise<LoadResult[]> {
+export async function loadGroup(c: pg.Client, t: TableSpec, batches: readonly BatchToLoad[], job: LoadJob): Promise<LoadResult[]> {
   const stage = stageName();
   await c.query('BEGIN');
   try {
-    const results = await inTransaction(c, t, batches, runId, log, hints, stage);
+    const results = await inTransaction(c, t, batches, job, stage);
     await c.query(`DROP TABLE IF EXISTS ${stage}`);
     await c.query('COMMIT');
     return results;
@@ -67,15 +60,15 @@ export async function loadGroup(
   }
 }
 
-async function inTransaction(
-  c: pg.Client,
-  t: TableSpec,
-  batches: readonly BatchToLoad[],
-  runId: string,
-  log: Logger,
-  hints: LoadHints,
-  stage: string,
-): Promise<LoadResult[]> {
+/** The run a group loads for, and what the warehouse connection has learnt about its tables. */
+export interface LoadJob {
+  runId: string;
+  log: Logger;
+  hints: LoadHints;
+}
+
+async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly BatchToLoad[], job: LoadJob, stage: string): Promise<LoadResult[]> {
+  const { runId, log, hints } = job;
   const table = rawTable(t);
   const key = lockKey(table);
   const got = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS ok', [key]);

@@ -67,7 +67,7 @@ export class PostgresWarehouse implements Warehouse {
   async load(t: TableSpec, batches: readonly BatchToLoad[], runId: string): Promise<LoadResult[]> {
     if (batches.length === 0) return [];
     try {
-      return await this.#session.run('a load', (c) => loadGroup(c, t, batches, runId, this.#log, this.#hints));
+      return await this.#session.run('a load', (c) => loadGroup(c, t, batches, { runId, log: this.#log, hints: this.#hints }));
     } catch (error) {
       const group = describeGroup(batches);
       throw wrap(error, `loading ${group.name} into ${rawTable(t)}`, group.context);
