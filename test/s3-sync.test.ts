@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GithubSim, startGithubSim } from '../src/demo/github-sim.js';
 import type { RunRecord } from '../src/pipeline/run-record.js';
@@ -17,7 +18,7 @@ let sim: GithubSim;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  s3 = await startS3Server(['lake', 'outage', 'shared', 'sse', 'many', 'bits']);
+  s3 = await startS3Server(['lake', 'outage', 'shared', 'sse', 'many', 'bits', 'ahead']);
   s3.addKey('AKIASLUICETEST0001', SECRET);
   sim = await startGithubSim({ seed: 4, repos: REPOS, events: 60, spanHours: 30 });
 });
@@ -128,6 +129,28 @@ describe('sync to S3 through the CLI', () => {
     expect((await sluice(ws, ['sync', 'github'])).code).toBe(0);
     expect(s3.puts(since).map((p) => p.path)).toEqual([`many/raw/${key}`]);
     await expectInBucket('many', changed);
+  });
+
+  it('a load from S3 copies each group while the one before it loads, and leaves no copy behind', async () => {
+    const ws = workspace('s3-load-ahead', 'ahead');
+    land(ws, 150); // three groups of at most 64 batches
+    const synced = await sluice(ws, ['sync', 'github']);
+    expect(synced.code, show(synced)).toBe(0);
+    const r = await sluice(ws, ['load', 'github']);
+    expect(r.code, show(r)).toBe(0);
+    expect(lastRun(ws).streams[0]).toMatchObject({ loaded_batches: 150, loaded_rows: 150 });
+    expect(await warehouseIds(ws)).toEqual(Array.from({ length: 150 }, (_, i) => String(i)).sort());
+    const tmp = path.join(ws.stateDir, 'tmp');
+    expect(fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).toEqual([]);
+
+    // A damaged batch fails its own group only; the groups after it load, and no copy stays either.
+    const again = workspace('s3-load-ahead-2', 'ahead');
+    const first = (await s3.listKeys('ahead', 'raw/github/')).map((o) => o.key).sort()[0]!;
+    await s3.client().send(new PutObjectCommand({ Bucket: 'ahead', Key: first, Body: Buffer.from('not gzip') }));
+    const damaged = await sluice(again, ['load', 'github']);
+    expect(damaged.code, show(damaged)).toBe(1);
+    expect(lastRun(again).streams[0]).toMatchObject({ loaded_batches: 150 - 64 });
+    expect(fs.existsSync(path.join(again.stateDir, 'tmp')) ? fs.readdirSync(path.join(again.stateDir, 'tmp')) : []).toEqual([]);
   });
 
   it('sends a large batch in parts and a corrupted upload stays in landing until a later sync', async () => {

@@ -58,11 +58,30 @@ export async function loadStream(
   assertContract(warehouse, source, spec);
   const at = { source, stream: spec.name, step: 'load' as const };
   if (plan.todo.length > 0) progress.report({ type: 'step.started', ...at, unit: 'batches', total: plan.todo.length });
-  for (const group of transactions(plan.todo, spec.mode, warehouse.capabilities)) {
-    const started = Date.now();
-    const prepared: Prepared[] = [];
+  const groups = transactions(plan.todo, spec.mode, warehouse.capabilities);
+  // The next group's files are hashed (or copied from storage) while this one loads: the load
+  // mostly waits on the warehouse, and the group after it then starts at once.
+  const ahead = (i: number) => (i < groups.length ? settle(prepareGroup(storage, warehouse, groups[i]!, project.tempDir)) : undefined);
+  let upcoming = ahead(0);
+  try {
+    for (const [i, group] of groups.entries()) {
+      const started = Date.now();
+      const ready = (await upcoming)!;
+      upcoming = ahead(i + 1);
+      await loadGroup(group, ready, started);
+    }
+  } finally {
+    // A fatal error leaves the next group prepared: its copies go too.
+    const left = await upcoming;
+    if (left?.ok) for (const p of left.value) await p.release();
+  }
+  if (plan.todo.length > 0) progress.report({ type: 'step.finished', ...at });
+  log.info({ batches: report.loaded_batches, rows: report.loaded_rows, rejected: report.rejected }, 'load.stream.done');
+
+  async function loadGroup(group: PlannedBatch[], ready: Settled<Prepared[]>, started: number): Promise<void> {
+    const prepared = ready.ok ? ready.value : [];
     try {
-      for (const o of group) prepared.push(await prepare(storage, warehouse, o, project.tempDir));
+      if (!ready.ok) throw ready.error;
       const results = await warehouse.load(
         table,
         prepared.map((p) => p.batch),
@@ -101,8 +120,6 @@ export async function loadStream(
       for (const p of prepared) await p.release();
     }
   }
-  if (plan.todo.length > 0) progress.report({ type: 'step.finished', ...at });
-  log.info({ batches: report.loaded_batches, rows: report.loaded_rows, rejected: report.rejected }, 'load.stream.done');
 }
 
 /**
@@ -136,6 +153,28 @@ const nothing = async () => {};
 
 /** A group in the run record: its first batch, and how many more. */
 const groupLabel = (group: readonly PlannedBatch[]): string => (group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`);
+/** Every batch of a group prepared, or none: what was prepared before a failure is released. */
+async function prepareGroup(storage: ObjectStore, warehouse: Warehouse, group: readonly PlannedBatch[], tempDir: string): Promise<Prepared[]> {
+  const prepared: Prepared[] = [];
+  try {
+    for (const o of group) prepared.push(await prepare(storage, warehouse, o, tempDir));
+    return prepared;
+  } catch (error) {
+    for (const p of prepared) await p.release();
+    throw error;
+  }
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects: one prepared ahead and left waiting is never an unhandled rejection. */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
 /** A batch as the warehouse reads it: from storage with the store's checksum, or from a local file hashed as it is read. */
 async function prepare(storage: ObjectStore, warehouse: Warehouse, o: PlannedBatch, tempDir: string): Promise<Prepared> {
   const batch = { key: o.key, version: o.version, size: o.size, partitionMs: o.partitionMs };

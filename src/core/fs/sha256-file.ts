@@ -10,10 +10,12 @@ const BUFFER_BYTES = 1 << 20;
  */
 export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   let size = 0;
   const fh = await fs.promises.open(file);
   try {
+    // No larger than the file: a load hashes hundreds of small batches, and a fresh 1 MiB for each
+    // was hundreds of MB of short-lived buffers for V8 to collect.
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(BUFFER_BYTES, (await fh.stat()).size)));
     for (;;) {
       const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
