@@ -50,3 +50,20 @@ export async function* mapPool<T, R>(
     outer?.removeEventListener('abort', onOuter);
   }
 }
+
+/** A promise's outcome, held as a value. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so one left waiting while other work runs is never an unhandled rejection. */
+export function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/** The value of a settled promise, or its error thrown. */
+export function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
+}

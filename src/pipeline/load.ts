@@ -7,6 +7,7 @@ import { toSluiceError } from '../core/errors.js';
 import { sha256File } from '../core/fs/sha256-file.js';
 import { makeTempDir } from '../core/fs/temp-files.js';
 import type { ObjectStore } from '../core/object-store.js';
+import { type Settled, settle } from '../core/pool.js';
 import type { StreamSpec } from '../core/source.js';
 import type { BatchToLoad, Warehouse, WarehouseCapabilities } from '../core/warehouse.js';
 import { parseBatchKey, streamPrefix } from '../storage/layout.js';
@@ -163,16 +164,6 @@ async function prepareGroup(storage: ObjectStore, warehouse: Warehouse, group: r
     for (const p of prepared) await p.release();
     throw error;
   }
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A promise that never rejects: one prepared ahead and left waiting is never an unhandled rejection. */
-function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 }
 
 /** A batch as the warehouse reads it: from storage with the store's checksum, or from a local file hashed as it is read. */

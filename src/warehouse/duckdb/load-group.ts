@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { settle, unwrap } from '../../core/pool.js';
 import { DEFAULT_CONTRACT } from '../../core/schema.js';
 import type { BatchToLoad, LoadResult, TableSpec } from '../../core/warehouse.js';
 import { localFile, pendingBatches } from '../ledger-rules.js';
@@ -144,19 +145,4 @@ async function writeNotes(conn: DuckDBConnection, perBatch: ReadonlyArray<readon
   for (const [f, notes] of perBatch.entries()) {
     for (const n of notes) await conn.run(`INSERT INTO ${NOTES} VALUES ($1, $2, $3, $4)`, [f, n.lineNo, n.reason, n.line]);
   }
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A promise that never rejects, so one left waiting while other work runs is never an unhandled rejection. */
-function settle<T>(p: Promise<T>): Promise<Settled<T>> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-function unwrap<T>(s: Settled<T>): T {
-  if (!s.ok) throw s.error;
-  return s.value;
 }
