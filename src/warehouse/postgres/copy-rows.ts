@@ -31,28 +31,18 @@ const BACKSLASH = 0x5c;
  * blank lines are counted but not sent. `sent` receives how many rows each batch sent; `scan`
  * reads the structure of each row sent.
  */
-export async function* copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>, scan?: StructureScanner): AsyncGenerator<Buffer> {
+export function copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>, scan?: StructureScanner): AsyncGenerator<Buffer> {
   const out = new RowWriter(format);
-  for (const f of files) {
-    const lines = new LineSplitter();
-    let rows = 0;
-    const onLine = (n: number, line: Buffer) => {
-      if (!out.line(f.b, n, line)) return;
-      rows++;
+  return fileRows(
+    files,
+    out,
+    (f, n, line) => {
+      if (!out.line(f.b, n, line)) return false;
       scan?.line(f.b, n, line);
-    };
-    try {
-      for await (const chunk of gunzipChunks(f.file)) {
-        lines.push(chunk, onLine);
-        if (out.size >= FLUSH_AT) yield out.take();
-      }
-    } catch (error) {
-      throw unreadableBatch(f.key, error);
-    }
-    lines.end(onLine);
-    sent?.set(f.b, rows);
-    if (out.size > 0) yield out.take();
-  }
+      return true;
+    },
+    sent,
+  );
 }
 
 /** A batch for a COPY straight into the raw table: its partition hour as timestamp text. */
@@ -66,7 +56,7 @@ export interface RawFile extends StageFile {
  * line the scan cannot key (`stop.reason` says why), and the load then takes the group through
  * its stage instead.
  */
-export async function* copyRawRows(
+export function copyRawRows(
   files: readonly RawFile[],
   scan: StructureScanner,
   loadedAt: string,
@@ -75,31 +65,53 @@ export async function* copyRawRows(
 ): AsyncGenerator<Buffer> {
   const out = new RowWriter('jsonb');
   const keys = scan.keyCount;
+  const columns = new Map(files.map((f) => [f, Buffer.from(`\t${copyText(f.partition)}\t${copyText(f.key)}\t${copyText(loadedAt)}`)]));
+  return fileRows(
+    files,
+    out,
+    (f, n, line) => {
+      if (isBlank(line)) return false;
+      scan.line(f.b, n, line);
+      if (out.keyedRow(line, columns.get(f)!, scan, keys)) return true;
+      stop.reason = scan.declined ?? `line ${n} of ${f.key} has no plain key`;
+      return 'stop';
+    },
+    sent,
+  );
+}
+
+/**
+ * Each file's lines through `row`, which writes a line's row into `out` (true when it wrote one,
+ * `stop` to read no further), with the buffer yielded as it fills.
+ */
+async function* fileRows<F extends StageFile>(
+  files: readonly F[],
+  out: RowWriter,
+  row: (f: F, n: number, line: Buffer) => boolean | 'stop',
+  sent: Map<number, number> | undefined,
+): AsyncGenerator<Buffer> {
   for (const f of files) {
     const lines = new LineSplitter();
-    const batch = Buffer.from(`\t${copyText(f.partition)}\t${copyText(f.key)}\t${copyText(loadedAt)}`);
     let rows = 0;
+    let stopped = false;
     const onLine = (n: number, line: Buffer) => {
-      if (stop.reason !== undefined || isBlank(line)) return;
-      scan.line(f.b, n, line);
-      if (!out.keyedRow(line, batch, scan, keys)) {
-        stop.reason = scan.declined ?? `line ${n} of ${f.key} has no plain key`;
-        return;
-      }
-      rows++;
+      if (stopped) return;
+      const wrote = row(f, n, line);
+      if (wrote === 'stop') stopped = true;
+      else if (wrote) rows++;
     };
     try {
       for await (const chunk of gunzipChunks(f.file)) {
         lines.push(chunk, onLine);
-        if (stop.reason !== undefined) return;
+        if (stopped) return;
         if (out.size >= FLUSH_AT) yield out.take();
       }
     } catch (error) {
       throw unreadableBatch(f.key, error);
     }
     lines.end(onLine);
-    if (stop.reason !== undefined) return;
-    sent.set(f.b, rows);
+    if (stopped) return;
+    sent?.set(f.b, rows);
     if (out.size > 0) yield out.take();
   }
 }
