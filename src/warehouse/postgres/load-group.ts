@@ -251,13 +251,13 @@ async function copy(c: pg.Client, sql: string, files: StageFile[], format: Stage
   await pipeline(copyRows(files, format, sent, scan), c.query(copyFrom(sql)));
 }
 
+/** A key the table holds, or one the group repeats. */
+const isConflict = (error: unknown): boolean => (error as { code?: unknown })?.code === '23505';
+
 /**
  * A line the COPY could not take: bad JSON or encoding (SQLSTATE class 22), a value too large
  * (54), not an object (23514, the stage's check) or without its key (23502).
  */
-/** A key the table holds, or one the group repeats. */
-const isConflict = (error: unknown): boolean => (error as { code?: unknown })?.code === '23505';
-
 function isBadInput(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54') || code === '23514' || code === '23502');

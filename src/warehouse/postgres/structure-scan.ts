@@ -193,7 +193,8 @@ export class StructureScanner {
     for (let k = from; k < to; k++) h = (Math.imul(h, 31) + buf[k]!) | 0;
     const head = parent.spellings.get(h);
     for (let s = head; s !== undefined; s = s.next) if (sameBytes(s.raw, buf, from, to)) return s;
-    const escaped = buf.indexOf(BACKSLASH, from) !== -1 && buf.indexOf(BACKSLASH, from) < to;
+    const slash = buf.indexOf(BACKSLASH, from);
+    const escaped = slash !== -1 && slash < to;
     const name = escaped ? (JSON.parse(buf.toString('utf8', from - 1, to + 1)) as string) : buf.toString('utf8', from, to);
     let node = parent.byName.get(name);
     if (node === undefined) {
