@@ -19,6 +19,35 @@ storageContract('local', async () => {
   };
 });
 
+describe('listing a large lake', () => {
+  const dir = tempDir('local-list');
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('yields every batch once, with its size, across hour folders read at once and more files than one round of stats', async () => {
+    const store = new LocalStore(path.join(dir, 'lake'));
+    const expected = new Map<string, number>();
+    for (let h = 0; h < 1_200; h++) {
+      const at = new Date(Date.UTC(2026, 0, 1) + h * 3_600_000).toISOString();
+      const hour = `gh/events/dt=${at.slice(0, 10)}/hr=${at.slice(11, 13)}`;
+      const folder = path.join(store.root, hour);
+      fs.mkdirSync(folder, { recursive: true });
+      const body = 'x'.repeat(h % 7);
+      fs.writeFileSync(path.join(folder, 'part-a.jsonl.gz'), body);
+      expected.set(`${hour}/part-a.jsonl.gz`, body.length);
+      if (h % 100 === 0) fs.writeFileSync(path.join(folder, '.part-b.jsonl.gz.tmp-1.x-0badf00d'), 'half written');
+    }
+    fs.mkdirSync(path.join(store.root, 'gh', 'eventsx'), { recursive: true });
+    fs.writeFileSync(path.join(store.root, 'gh', 'eventsx', 'other.jsonl.gz'), 'not under the prefix');
+
+    const listed = new Map<string, number>();
+    for await (const o of store.list('gh/events/')) {
+      expect(listed.has(o.key), o.key).toBe(false);
+      listed.set(o.key, o.size);
+    }
+    expect(listed).toEqual(expected);
+  });
+});
+
 /** Above Linux's largest possible pid (2^22): no process ever has it. */
 const DEAD_PID = 4_194_305;
 

@@ -6,8 +6,12 @@ import { sha256File } from '../../core/fs/sha256-file.js';
 import { removeTempFiles, tempPathFor } from '../../core/fs/temp-files.js';
 import { walkFiles } from '../../core/fs/walk-files.js';
 import type { ObjectStore, PutResult, StoredObject } from '../../core/object-store.js';
+import { mapPool } from '../../core/pool.js';
 
 /** A folder on this machine laid out exactly like the bucket would be (DESIGN §2). */
+const LIST_CHUNK = 512;
+const STATS_AT_ONCE = 32;
+
 export class LocalStore implements ObjectStore {
   readonly type = 'local';
   readonly root: string;
@@ -40,11 +44,18 @@ export class LocalStore implements ObjectStore {
   async *list(prefix: string): AsyncIterable<StoredObject> {
     const dir = prefix.endsWith('/') ? prefix.slice(0, -1) : path.posix.dirname(prefix);
     const start = dir === '.' ? '' : dir;
+    // Files are stat'ed a chunk at a time, many at once: one after another, a lake of hourly
+    // batches spends its listing waiting on round trips to the file system.
+    let chunk: string[] = [];
+    const heads = (keys: string[]) => mapPool(keys, STATS_AT_ONCE, (key) => this.head(key));
     for await (const rel of walkFiles(this.root, start)) {
       if (!rel.startsWith(prefix)) continue;
-      const object = await this.head(rel);
-      if (object) yield object;
+      chunk.push(rel);
+      if (chunk.length < LIST_CHUNK) continue;
+      for await (const object of heads(chunk)) if (object) yield object;
+      chunk = [];
     }
+    for await (const object of heads(chunk)) if (object) yield object;
   }
 
   async head(key: string): Promise<StoredObject | undefined> {
