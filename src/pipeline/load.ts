@@ -7,7 +7,7 @@ import { toSluiceError } from '../core/errors.js';
 import { sha256File } from '../core/fs/sha256-file.js';
 import { makeTempDir } from '../core/fs/temp-files.js';
 import type { ObjectStore } from '../core/object-store.js';
-import { type Settled, settle } from '../core/pool.js';
+import { mapPool, type Settled, settle } from '../core/pool.js';
 import type { StreamSpec } from '../core/source.js';
 import type { BatchToLoad, Warehouse, WarehouseCapabilities } from '../core/warehouse.js';
 import { parseBatchKey, streamPrefix } from '../storage/layout.js';
@@ -152,16 +152,24 @@ interface Prepared {
 
 const nothing = async () => {};
 
+const PREPARED_AT_ONCE = 4;
+
 /** A group in the run record: its first batch, and how many more. */
 const groupLabel = (group: readonly PlannedBatch[]): string => (group.length === 1 ? group[0]!.key : `${group[0]!.key} (+${group.length - 1})`);
-/** Every batch of a group prepared, or none: what was prepared before a failure is released. */
+/**
+ * Every batch of a group prepared, in the group's order, or none: what was prepared before a
+ * failure is released. A few at once, since each is mostly a wait on a disk or a bucket.
+ */
 async function prepareGroup(storage: ObjectStore, warehouse: Warehouse, group: readonly PlannedBatch[], tempDir: string): Promise<Prepared[]> {
-  const prepared: Prepared[] = [];
+  const prepared: (Prepared | undefined)[] = new Array(group.length);
+  const work = async (i: number) => {
+    prepared[i] = await prepare(storage, warehouse, group[i]!, tempDir);
+  };
   try {
-    for (const o of group) prepared.push(await prepare(storage, warehouse, o, tempDir));
-    return prepared;
+    for await (const _ of mapPool([...group.keys()], PREPARED_AT_ONCE, work));
+    return prepared as Prepared[];
   } catch (error) {
-    for (const p of prepared) await p.release();
+    for (const p of prepared) await p?.release();
     throw error;
   }
 }
