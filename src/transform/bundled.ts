@@ -3,10 +3,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The bundled models ship as files in the package (`src/transform/bundled`), read from the
- * package root both when running from `src` (tests) and from `dist` (the built CLI).
+ * The bundled models ship as files in the package (`src/transform/bundled`), found from the
+ * package root above this module: in `src` (tests), `dist` (the library) or `dist/cli-bundle`
+ * (the CLI).
  */
-export const BUNDLED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'transform', 'bundled');
+export const BUNDLED_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), path.join('src', 'transform', 'bundled'));
+
+function findUp(from: string, rel: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, rel))) return path.join(dir, rel);
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..', rel); // not installed whole: say where it was looked for
+  }
+}
 
 export const bundledSets = (): string[] =>
   fs

@@ -8,7 +8,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'sluice.js');
-export const DIST_MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+export const DIST_MAIN = path.join(ROOT, 'dist', 'cli-bundle', 'main.js');
 
 /** The CLI tests run the built program: fail with the fix rather than an import error from a child. */
 export function assertBuilt(): void {
