@@ -7,7 +7,7 @@ import { toSluiceError } from '../core/errors.js';
 import { sha256File } from '../core/fs/sha256-file.js';
 import { makeTempDir } from '../core/fs/temp-files.js';
 import type { ObjectStore } from '../core/object-store.js';
-import { mapPool, type Settled, settle } from '../core/pool.js';
+import { mapPool, type Settled, settle, unwrap } from '../core/pool.js';
 import type { StreamSpec } from '../core/source.js';
 import type { BatchToLoad, Warehouse, WarehouseCapabilities } from '../core/warehouse.js';
 import { parseBatchKey, streamPrefix } from '../storage/layout.js';
@@ -30,15 +30,14 @@ export async function loadStream(
   progress: ProgressReporter = noProgress,
 ): Promise<void> {
   const storage = await project.storage();
+  // Storage is listed while the warehouse opens and reads its ledger: neither waits for the other,
+  // and the plan is the same in either order (a batch a concurrent load commits meanwhile is
+  // skipped by the ledger read again in each group's transaction).
+  const listing = settle(storedBatches(storage, source, spec.name));
   const warehouse = await project.warehouse();
   const log = project.log.child({ source, stream: spec.name });
   const ledger = await warehouse.ledger(source, spec.name);
-  const stored: StoredBatch[] = [];
-  for await (const o of storage.list(streamPrefix(source, spec.name))) {
-    const parsed = parseBatchKey(o.key);
-    if (!parsed || parsed.source !== source || parsed.stream !== spec.name) continue;
-    stored.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
-  }
+  const stored = unwrap(await listing);
   // A warehouse that reads storage itself gets each checksum from the store; one that reads a
   // local file gets the checksum of that file, taken as it is read.
   const plan = await planLoad(storage, ledger, stored, { mode: spec.mode, checksums: warehouse.capabilities.readsFrom === 'storage' });
@@ -121,6 +120,17 @@ export async function loadStream(
       for (const p of prepared) await p.release();
     }
   }
+}
+
+/** The stream's batches in storage, with the hour and part their keys name. */
+async function storedBatches(storage: ObjectStore, source: string, stream: string): Promise<StoredBatch[]> {
+  const stored: StoredBatch[] = [];
+  for await (const o of storage.list(streamPrefix(source, stream))) {
+    const parsed = parseBatchKey(o.key);
+    if (!parsed || parsed.source !== source || parsed.stream !== stream) continue;
+    stored.push({ ...o, partitionMs: parsed.hourMs, part: parsed.part });
+  }
+  return stored;
 }
 
 /**
