@@ -83,21 +83,26 @@ describe.skipIf(lacks('postgresql'))('PostgreSQL: a group of new keys is copied 
     const ids = ['plain', 'tab\there', 'new\nline', 'back\\slash', 'quote"d', 'häagen 東京 🚀', 'cr\rx', '', '28281984012345678901234', -42, 0, 7];
     const lines = ids.map((id, i) => JSON.stringify({ id, i }));
     lines.push('{"id": "\\u00e9\\t\\ud83d\\ude80", "i": 99}');
+    // The line's bytes go to jsonb as they are: JSON's own whitespace (tabs, CR, a CRLF ending)
+    // and escapes in values are PostgreSQL's to read.
+    lines.push('{\t"id":\r"ws", "i": 100}\r', '{"id": "bs", "i": 101, "p": "a\\\\b\\tc"}');
     const b = batch(t, lines);
     try {
-      expect(await wh.load(t, [b], 'run-1')).toEqual([{ rows: 13, rejected: 0 }]);
+      expect(await wh.load(t, [b], 'run-1')).toEqual([{ rows: 15, rejected: 0 }]);
       expect(ways()).toEqual([]);
       const rows = await q<{ id: string; same: boolean; part: string; batch: string; now: boolean }>(
         `SELECT id, id = data ->> 'id' AS same, _sluice_partition::text AS part, _sluice_batch AS batch,
            _sluice_loaded_at = (SELECT loaded_at FROM sluice._loads) AS now FROM raw.crm_people ORDER BY (data ->> 'i')::int`,
       );
-      expect(rows.map((r) => r.id)).toEqual([...ids.map(String), 'é\t🚀']);
+      expect(rows.map((r) => r.id)).toEqual([...ids.map(String), 'é\t🚀', 'ws', 'bs']);
+      expect(await q<{ p: string }>(`SELECT data ->> 'p' AS p FROM raw.crm_people WHERE id = 'bs'`)).toEqual([{ p: 'a\\b\tc' }]);
       expect(rows.every((r) => r.same && r.now && r.batch === b.key && r.part === new Date(b.partitionMs).toISOString().slice(0, 19).replace('T', ' '))).toBe(
         true,
       );
       expect((await wh.schema!('crm', 'people')).fields.map((f) => [f.path, f.types, f.rows])).toEqual([
-        ['i', ['integer'], 13],
-        ['id', ['string', 'integer'], 13],
+        ['i', ['integer'], 15],
+        ['id', ['string', 'integer'], 15],
+        ['p', ['string'], 1],
       ]);
     } finally {
       await wh.close();

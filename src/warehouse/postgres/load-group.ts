@@ -86,7 +86,7 @@ async function inTransaction(c: pg.Client, t: TableSpec, batches: readonly Batch
   await c.query(BATCHES_SQL);
   const partitions = todo.map((b) => timestampText(b.partitionMs));
   await c.query(INSERT_BATCHES_SQL, [todo.map((_, i) => i), todo.map((b) => b.key), partitions]);
-  const files: RawFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: localFile(b), partition: partitions[i]! }));
+  const files: RawFile[] = todo.map((b, i) => ({ b: i, key: b.key, file: localFile(b), partitionMs: b.partitionMs }));
 
   const contract = t.schema ?? DEFAULT_CONTRACT;
   const landed =
@@ -198,9 +198,10 @@ async function straightIn(c: pg.Client, t: TableSpec, files: RawFile[], contract
   const sent = new Map<number, number>();
   const stop: { reason?: string } = {};
   await c.query('SAVEPOINT sluice_direct');
-  const loadedAt = (await c.query<{ now: string }>('SELECT now()::text AS now')).rows[0]!.now;
+  // The transaction's now(), as the merge writes it, to the microsecond (EXTRACT gives numeric).
+  const loadedAt = (await c.query<{ us: string }>('SELECT (EXTRACT(EPOCH FROM now()) * 1000000)::bigint::text AS us')).rows[0]!.us;
   try {
-    await pipeline(copyRawRows(files, scan, loadedAt, sent, stop), c.query(copyFrom(copyRawSql(t))));
+    await pipeline(copyRawRows(files, scan, BigInt(loadedAt), sent, stop), c.query(copyFrom(copyRawSql(t))));
   } catch (error) {
     if (!isBadInput(error) && !isConflict(error)) throw error;
     if (isConflict(error)) hints.conflicted.add(table);

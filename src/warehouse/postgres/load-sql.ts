@@ -62,7 +62,7 @@ export const stageSql = (t: TableSpec, stage: string): string =>
 
 /** The group straight into the table (see `straightIn`): the columns as `copyRawRows` writes them. */
 export const copyRawSql = (t: TableSpec): string =>
-  `COPY ${rawTable(t)} (data, _sluice_partition, _sluice_batch, _sluice_loaded_at, ${t.primaryKey.map(qi).join(', ')}) FROM STDIN`;
+  `COPY ${rawTable(t)} (data, _sluice_partition, _sluice_batch, _sluice_loaded_at, ${t.primaryKey.map(qi).join(', ')}) FROM STDIN (FORMAT binary)`;
 export const INSERT_BATCHES_SQL =
   'INSERT INTO pg_temp._sluice_batches (b, batch_key, partition_at) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamp[])';
 
