@@ -12,10 +12,10 @@ export interface StageFile {
 }
 
 /**
- * `jsonb`: rows `b, n, line` where PostgreSQL parses the line as jsonb during the COPY (the fast
- * path; any bad line fails the COPY). `text`: rows `b, n, line, note` where nothing can fail the
- * COPY: a line PostgreSQL cannot hold as text (bad UTF-8, a NUL byte) is made storable and noted
- * as a reject.
+ * `jsonb`: rows `b, n, line` in COPY's binary format, where PostgreSQL parses the line as jsonb
+ * during the COPY (the fast path; any bad line fails the COPY). `text`: rows `b, n, line, note` in
+ * the text format, where nothing can fail the COPY: a line PostgreSQL cannot hold as text (bad
+ * UTF-8, a NUL byte) is made storable and noted as a reject.
  */
 export type StageFormat = 'jsonb' | 'text';
 
@@ -26,23 +26,28 @@ const CR = 0x0d;
 const BACKSLASH = 0x5c;
 
 /**
- * The COPY text-format rows of a group of gzip JSON Lines batches, streamed: one file chunk at a
- * time, so memory stays flat whatever the batch size. Lines keep their numbers in the file;
- * blank lines are counted but not sent. `sent` receives how many rows each batch sent; `scan`
- * reads the structure of each row sent.
+ * The COPY rows of a group of gzip JSON Lines batches, streamed: one file chunk at a time, so
+ * memory stays flat whatever the batch size. Lines keep their numbers in the file; blank lines are
+ * counted but not sent. `sent` receives how many rows each batch sent; `scan` reads the structure
+ * of each row sent.
  */
-export function copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>, scan?: StructureScanner): AsyncGenerator<Buffer> {
-  const out = new RowWriter(format);
-  return fileRows(
+export async function* copyRows(files: readonly StageFile[], format: StageFormat, sent?: Map<number, number>, scan?: StructureScanner): AsyncGenerator<Buffer> {
+  const out = new RowWriter();
+  const binary = format === 'jsonb';
+  if (binary) out.bytes(BINARY_HEADER);
+  yield* fileRows(
     files,
     out,
     (f, n, line) => {
-      if (!out.line(f.b, n, line)) return false;
+      if (!(binary ? out.binaryLine(f.b, n, line) : out.textLine(f.b, n, line))) return false;
       scan?.line(f.b, n, line);
       return true;
     },
     sent,
   );
+  if (!binary) return;
+  out.bytes(BINARY_TRAILER);
+  yield out.take();
 }
 
 /** A batch for a COPY straight into the raw table, with its partition hour. */
@@ -66,7 +71,7 @@ export async function* copyRawRows(
   sent: Map<number, number>,
   stop: { reason?: string },
 ): AsyncGenerator<Buffer> {
-  const out = new RowWriter('jsonb');
+  const out = new RowWriter();
   const keys = scan.keyCount;
   const columns = new Map(files.map((f) => [f, binaryBatchColumns(f, loadedAtUs)]));
   out.bytes(BINARY_HEADER);
@@ -145,13 +150,8 @@ async function* fileRows<F extends StageFile>(
 }
 
 class RowWriter {
-  readonly #format: StageFormat;
   #buf = Buffer.allocUnsafe(FLUSH_AT * 2);
   #pos = 0;
-
-  constructor(format: StageFormat) {
-    this.#format = format;
-  }
 
   get size(): number {
     return this.#pos;
@@ -165,26 +165,40 @@ class RowWriter {
     return out;
   }
 
-  /** Writes a line's row; false for a blank line, which has none. */
-  line(b: number, n: number, raw: Buffer): boolean {
+  /** Writes a line's row in the text format, with its note; false for a blank line, which has none. */
+  textLine(b: number, n: number, raw: Buffer): boolean {
     if (isBlank(raw)) return false;
     let line = raw;
     let note: string | undefined;
-    if (this.#format === 'text') {
-      if (!isUtf8(line)) {
-        note = REJECT.notUtf8;
-        line = Buffer.from(line.toString('utf8'));
-      }
-      if (line.includes(0)) {
-        note ??= REJECT.notObject; // a raw control character is never valid JSON
-        line = Buffer.from(line.toString('utf8').replaceAll('\0', '\uFFFD'));
-      }
+    if (!isUtf8(line)) {
+      note = REJECT.notUtf8;
+      line = Buffer.from(line.toString('utf8'));
+    }
+    if (line.includes(0)) {
+      note ??= REJECT.notObject; // a raw control character is never valid JSON
+      line = Buffer.from(line.toString('utf8').replaceAll('\0', '\uFFFD'));
     }
     this.#ensure(line.length * 2 + 64);
     this.#pos += this.#buf.write(`${b}\t${n}\t`, this.#pos, 'latin1');
     this.#escaped(line);
-    if (this.#format === 'text') this.#pos += this.#buf.write(note === undefined ? '\t\\N' : `\t${note}`, this.#pos, 'utf8');
+    this.#pos += this.#buf.write(note === undefined ? '\t\\N' : `\t${note}`, this.#pos, 'utf8');
     this.#buf[this.#pos++] = NL;
+    return true;
+  }
+
+  /** Writes a line's row `b, n, line` in the binary format; false for a blank line, which has none. */
+  binaryLine(b: number, n: number, line: Buffer): boolean {
+    if (isBlank(line)) return false;
+    this.#ensure(line.length + 32);
+    const buf = this.#buf;
+    this.#pos = buf.writeInt16BE(3, this.#pos);
+    this.#pos = buf.writeInt32BE(4, this.#pos);
+    this.#pos = buf.writeInt32BE(b, this.#pos);
+    this.#pos = buf.writeInt32BE(8, this.#pos);
+    this.#pos = buf.writeBigInt64BE(BigInt(n), this.#pos);
+    this.#pos = buf.writeInt32BE(line.length + 1, this.#pos);
+    buf[this.#pos++] = JSONB_VERSION;
+    this.#pos += line.copy(buf, this.#pos);
     return true;
   }
 

@@ -67,7 +67,7 @@ export const INSERT_BATCHES_SQL =
   'INSERT INTO pg_temp._sluice_batches (b, batch_key, partition_at) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamp[])';
 
 /** Fast path: PostgreSQL parses every line as jsonb while it copies; one bad line fails the COPY. */
-export const copyJsonbSql = (stage: string): string => `COPY ${stage} (b, n, j) FROM STDIN`;
+export const copyJsonbSql = (stage: string): string => `COPY ${stage} (b, n, j) FROM STDIN (FORMAT binary)`;
 
 /**
  * Checked path, for a group with bad lines: copy the lines as text, then sort each into a row or
