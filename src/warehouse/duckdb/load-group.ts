@@ -89,25 +89,17 @@ async function stageAndLoad(
   const sql = groupLoadSql({ table, spec: t, group, runId, replace: t.mode === 'full', slices });
   const contract = t.schema ?? DEFAULT_CONTRACT;
   const schema = contract.track ? duckSchemaSession(c.side, t.source, t.stream, Math.max(slices, SIDE_SLICES)) : undefined;
-  // The guide reads on the side connection while this one stages the group: a stream's first
-  // group waited 0.1 s for it (the side connection's first queries) before staging.
-  const guiding = schema ? settle(schema.guide((group[0] as GroupBatch).source, contract.maxDepth)) : undefined;
-  const staged = await settle(
-    (async () => {
-      await writeNotes(
-        c.conn,
-        group.map((g) => cleaned.get(g.batch.key)?.notes ?? []),
-      );
-      for (const statement of sql.stage) await c.conn.run(statement);
-    })(),
+  await schema?.guide((group[0] as GroupBatch).source, contract.maxDepth);
+  await writeNotes(
+    c.conn,
+    group.map((g) => cleaned.get(g.batch.key)?.notes ?? []),
   );
-  // Settled first either way: nothing else may run on the side connection while the guide does.
-  const guided = await guiding;
-  if (!staged.ok) {
-    if (isUnreadable(staged.error)) return { unreadable: staged.error as Error };
-    throw staged.error;
+  try {
+    for (const statement of sql.stage) await c.conn.run(statement);
+  } catch (error) {
+    if (isUnreadable(error)) return { unreadable: error as Error };
+    throw error;
   }
-  if (guided) unwrap(guided);
   const learning = schema
     ? settle(learnSchema(schema, { source: t.source, stream: t.stream, contract, batches: todoKeys, runId, now: new Date() }))
     : undefined;
