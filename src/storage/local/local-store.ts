@@ -8,10 +8,11 @@ import { walkFiles } from '../../core/fs/walk-files.js';
 import type { ObjectStore, PutResult, StoredObject } from '../../core/object-store.js';
 import { mapPool } from '../../core/pool.js';
 
-/** A folder on this machine laid out exactly like the bucket would be (DESIGN §2). */
-const LIST_CHUNK = 512;
+/** Listing: files stat'ed at once, out of chunks of this many (see `list`). */
 const STATS_AT_ONCE = 32;
+const LIST_CHUNK = 512;
 
+/** A folder on this machine laid out exactly like the bucket would be (DESIGN §2). */
 export class LocalStore implements ObjectStore {
   readonly type = 'local';
   readonly root: string;
