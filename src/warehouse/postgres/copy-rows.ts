@@ -194,11 +194,11 @@ class RowWriter {
     this.#pos = buf.writeInt16BE(3, this.#pos);
     this.#pos = buf.writeInt32BE(4, this.#pos);
     this.#pos = buf.writeInt32BE(b, this.#pos);
+    // A bigint in two halves: no BigInt allocated per line.
     this.#pos = buf.writeInt32BE(8, this.#pos);
-    this.#pos = buf.writeBigInt64BE(BigInt(n), this.#pos);
-    this.#pos = buf.writeInt32BE(line.length + 1, this.#pos);
-    buf[this.#pos++] = JSONB_VERSION;
-    this.#pos += line.copy(buf, this.#pos);
+    this.#pos = buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), this.#pos);
+    this.#pos = buf.writeUInt32BE(n >>> 0, this.#pos);
+    this.#jsonb(line);
     return true;
   }
 
@@ -216,12 +216,9 @@ class RowWriter {
   binaryRow(line: Buffer, batch: Buffer, scan: StructureScanner, keys: number): boolean {
     const start = this.#pos;
     this.#ensure(line.length + batch.length + 16);
-    const buf = this.#buf;
-    this.#pos = buf.writeInt16BE(4 + keys, this.#pos);
-    this.#pos = buf.writeInt32BE(line.length + 1, this.#pos);
-    buf[this.#pos++] = JSONB_VERSION;
-    this.#pos += line.copy(buf, this.#pos);
-    this.#pos += batch.copy(buf, this.#pos);
+    this.#pos = this.#buf.writeInt16BE(4 + keys, this.#pos);
+    this.#jsonb(line);
+    this.#pos += batch.copy(this.#buf, this.#pos);
     for (let k = 0; k < keys; k++) {
       const text = scan.keyText(line, k);
       if (text === false) {
@@ -234,6 +231,13 @@ class RowWriter {
       this.#pos += value.copy(this.#buf, this.#pos);
     }
     return true;
+  }
+
+  /** A jsonb field in the binary format: its length, jsonb's version byte, then the line as it is. */
+  #jsonb(line: Buffer): void {
+    this.#pos = this.#buf.writeInt32BE(line.length + 1, this.#pos);
+    this.#buf[this.#pos++] = JSONB_VERSION;
+    this.#pos += line.copy(this.#buf, this.#pos);
   }
 
   /** COPY text format: a backslash, tab or CR in the data is written as an escape. */
