@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_CONTRACT, type SchemaContract } from '../core/schema.js';
 
 const rule = z.enum(['evolve', 'freeze']);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Secret } from '../core/redact.js';
 import { schemaContractSchema } from './schema-contract.js';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError } from '../core/errors.js';
 
 /** `sources[0].repos` from a zod path, prefixed with where the object sits. */

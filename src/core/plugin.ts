@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Logger } from './logger.js';
 import type { ObjectStore } from './object-store.js';
 import type { Source } from './source.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { secret, sourceBase } from '../../config/schema.js';
 
 export const AMPLITUDE_REGIONS = { us: 'https://amplitude.com', eu: 'https://analytics.eu.amplitude.com' } as const;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { secret, sourceBase } from '../../config/schema.js';
 
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name');

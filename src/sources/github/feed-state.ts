@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JsonValue } from '../../core/source.js';
 
 /** What one feed (`repos/o/r`, `orgs/o`, `users/u`) remembers between runs. */

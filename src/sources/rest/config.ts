@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { identifier, secret, sourceBase } from '../../config/schema.js';
 import { schemaContractSchema } from '../../config/schema-contract.js';
 

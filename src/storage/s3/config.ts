@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { secret } from '../../config/schema.js';
 
 /** S3 or any S3-compatible service (DESIGN §5); credentials come from the AWS default chain unless named. */
