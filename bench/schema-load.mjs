@@ -24,7 +24,7 @@ import { guideSchema, knownTree } from '../dist/warehouse/schema-rows.js';
 import { quoteLiteral } from '../dist/warehouse/sql.js';
 import { writeData } from './support/github-events.mjs';
 import { runSluice } from './support/measure.mjs';
-import { query, startServer } from './support/postgres.mjs';
+import { query, quiesce, startServer } from './support/postgres.mjs';
 
 const ROUNDS = 3;
 
@@ -139,7 +139,7 @@ export async function main(total = 200_000) {
     const fresh = async () => {
       await query(url, 'DROP DATABASE IF EXISTS bench_schema');
       await query(url, 'CREATE DATABASE bench_schema');
-      await query(url, 'CHECKPOINT');
+      await quiesce(url);
     };
     const pgBest = await compare('postgres', dir, data.lake, { type: 'postgres', url: db }, fresh, total);
     await loadAll(dir, data.lake, { type: 'postgres', url: db }, fresh, true);

@@ -31,14 +31,25 @@ export async function startServer(dir) {
   const init = as(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
-  // fsync off: the timings compare two clients of one server, not this machine's disk.
+  // fsync off: the timings compare two clients of one server, not this machine's disk. Autovacuum
+  // off: its pass over the table one step just filled would land, at random, in the next step's time.
   fs.appendFileSync(
     path.join(data, 'postgresql.conf'),
-    `listen_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${dir}'\nfsync = off\nfull_page_writes = off\nshared_buffers = '256MB'\nmax_wal_size = '4GB'\n`,
+    `listen_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${dir}'\nfsync = off\nfull_page_writes = off\nshared_buffers = '256MB'\nmax_wal_size = '4GB'\nautovacuum = off\n`,
   );
   const ctl = (args) => as(path.join(bin, 'pg_ctl'), ['-D', data, ...args]);
   if (ctl(['-l', path.join(dir, 'pg.log'), '-w', 'start']).status !== 0) throw new Error('PostgreSQL did not start');
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, psql: path.join(bin, 'psql'), stop: () => ctl(['-m', 'fast', '-w', 'stop']) };
+}
+
+/**
+ * Before a timed step: the server writes its dirty buffers out, and the kernel writes every dirty
+ * page to disk, so that the writes of the step before (or of the data just generated) are not
+ * flushed during this one.
+ */
+export async function quiesce(url) {
+  await query(url, 'CHECKPOINT');
+  spawnSync('sync');
 }
 
 export async function query(url, sql) {
