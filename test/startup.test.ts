@@ -78,4 +78,15 @@ describe('start-up: each command loads only what it uses', () => {
     for (const packages of [packagesIn(loaded), packagesIn(loadedBy(['load'], dir, 'bundle'))])
       for (const p of ['undici', 'nunjucks', ...TERMINAL]) expect(packages.has(p), p).toBe(false);
   });
+
+  it("the bundle holds zod's English messages only: `import * as z` lets the unused locales go", () => {
+    // `import { z } from 'zod'` takes zod's namespace object whole, locales and all: 550 KB more
+    // for every command to parse. esbuild names each bundled file in a comment above its code.
+    const bundle = path.join(ROOT, 'dist', 'cli-bundle');
+    const zod = fs
+      .readdirSync(bundle)
+      .flatMap((f) => [...fs.readFileSync(path.join(bundle, f), 'utf8').matchAll(/^\/\/ (?:\S*\/)?node_modules\/zod\/(\S+)$/gm)].map((m) => m[1] as string));
+    expect(zod).toContain('v4/locales/en.js');
+    expect(zod.filter((m) => m.includes('/locales/') && m !== 'v4/locales/en.js')).toEqual([]);
+  });
 });
