@@ -41,12 +41,12 @@ const READ_CHUNK = 256 * 1024;
  * and stream chunks than in inflating.
  */
 class ArchiveFile extends yauzl.RandomAccessReader {
-  constructor(readonly fd: number) {
+  constructor(readonly file: fs.promises.FileHandle) {
     super();
   }
   // Not fs.createReadStream: destroying one closes its fd, which every entry's stream shares.
   override _readStreamForRange(start: number, end: number): Readable {
-    const fd = this.fd;
+    const fd = this.file.fd;
     let position = start;
     return new Readable({
       highWaterMark: READ_CHUNK,
@@ -67,12 +67,12 @@ class ArchiveFile extends yauzl.RandomAccessReader {
       },
     });
   }
-  // The headers: small reads, straight from the file.
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
-    fs.read(this.fd, buffer, offset, length, position, (e, n) => callback(e ?? (n < length ? new Error('unexpected end of file') : null)));
+  // The headers: small reads, straight from the file. yauzl checks the count read against the length.
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    fs.read(this.file.fd, buffer, offset, length, position, callback);
   }
   override close(callback: (err: Error | null) => void): void {
-    fs.close(this.fd, callback);
+    this.file.close().then(() => callback(null), callback);
   }
 }
 
@@ -81,20 +81,20 @@ class ArchiveFile extends yauzl.RandomAccessReader {
  * documented pattern (no `..`, no absolute paths), hours inside the requested range, sizes sane.
  */
 export async function openArchive(file: string, range: Range, maxEntryBytes: number): Promise<OpenArchive> {
-  const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'r', (e, n) => (e ? reject(e) : resolve(n))));
+  const handle = await fs.promises.open(file, 'r');
   let zip: yauzl.ZipFile;
   try {
-    const { size } = await fs.promises.stat(file);
+    const { size } = await handle.stat();
     zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
       yauzl.fromRandomAccessReader(
-        new ArchiveFile(fd),
+        new ArchiveFile(handle),
         size,
         { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true },
         (e, z) => (e ? reject(e) : resolve(z)),
       ),
     );
   } catch (error) {
-    fs.close(fd, () => {});
+    await handle.close();
     throw hostile(`not a readable zip (${(error as Error).message})`, error);
   }
   const hours = new Map<number, HourPart[]>();
