@@ -5,8 +5,8 @@
 //    sync → load into DuckDB) against the floor: DuckDB reading the same stored batches itself
 //    with read_json into a table. 1x = 100 hours (~208,000 events), 4x = 400 hours. Run and floor
 //    alternate, three rounds; the ranges and each run's ratio are printed, and the median ratio is
-//    the figure (the machine is shared). Targets: run <= 2x the floor at peak RSS < 300 MB; 4x's time per event <= 1.15x the 1x one's, its peak RSS
-//    <= 1.2x the 1x one's.
+//    the figure (the machine is shared). Targets: run <= 2x the floor at peak RSS < 300 MB; 4x's
+//    time per event <= 1.15x the 1x one's, its peak RSS <= 1.2x the 1x one's.
 // 3. The same 1x run with the memory devices off (SLUICE_MEMORY_DEVICES=off, see src/core/memory.ts).
 // Run alone: node bench/amplitude.mjs [backfill|1x|4x|devices ...]
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startAmplitudeSim } from '../dist/demo/amplitude-sim.js';
-import { duckdbFloor, runSluice } from './support/measure.mjs';
+import { duckdbFloor, median, runSluice } from './support/measure.mjs';
 
 const HOUR = 3_600_000;
 const PER_HOUR = 2080;
@@ -34,8 +34,6 @@ function project(sim, source) {
 
 const iso = (ms) => new Date(ms).toISOString().slice(0, 13);
 const s = (ms) => (ms / 1000).toFixed(2);
-/** Each run is timed against its own floor, just after it; on a shared machine one pair's ratio still moves with the moment, so the runs' median is the figure. */
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const range = (xs, f = (x) => x.toFixed(2)) => (Math.min(...xs) === Math.max(...xs) ? f(xs[0]) : `${f(Math.min(...xs))}–${f(Math.max(...xs))}`);
 
 async function backfill() {

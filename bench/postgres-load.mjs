@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeData } from './support/github-events.mjs';
-import { timed } from './support/measure.mjs';
+import { median, timed } from './support/measure.mjs';
 import { query, quiesce, startServer } from './support/postgres.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,9 +20,6 @@ const ROUNDS = 3;
  * shared machine a single pair's ratio moves by half when a slow moment hits one side only.
  */
 const PASSES = 3;
-
-/** The run of median time. */
-const median = (runs) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
 
 export async function main(total = 200_000) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-pg-'));
@@ -94,9 +91,9 @@ export async function main(total = 200_000) {
           runs[step].push(run);
         }
       }
-      const load = median(runs.load);
-      const copy = median(runs.copy);
-      const merge = median(runs.merge);
+      const load = median(runs.load, (r) => r.ms);
+      const copy = median(runs.copy, (r) => r.ms);
+      const merge = median(runs.merge, (r) => r.ms);
       const rate = Math.round(total / (load.ms / 1000));
       console.log(
         `round ${round}: postgres load ${total} rows from ${data.batches} batches in ${(load.ms / 1000).toFixed(2)} s = ${rate} rows/s, peak RSS ${Math.round(Math.max(...runs.load.map((r) => r.peakMb)))} MB; ` +

@@ -4,16 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT } from './support/measure.mjs';
+import { median, ROOT } from './support/measure.mjs';
 
 const PAIRS = 15;
 const TARGET_MS = 150;
 const BIN = path.join(ROOT, 'bin', 'sluice.js');
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function time(args) {
   const t0 = performance.now();

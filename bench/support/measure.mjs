@@ -8,6 +8,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/**
+ * The middle of `xs` by `by` (an odd count; the upper middle of an even one). On a shared machine a
+ * single timing moves with the moment; the benchmarks compare medians and print every figure.
+ */
+export function median(xs, by = (x) => x) {
+  return [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)];
+}
+
 export function rssKb(pid) {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
